@@ -1,0 +1,4 @@
+"""mmloc: temporal action localization toolbox on mmengine."""
+from .version import __version__
+
+__all__ = ['__version__']
