@@ -1,0 +1,60 @@
+"""Crash-safe file writing: every file is written to a temp file, then renamed.
+
+A crash therefore never leaves a truncated file that a later step would read as valid.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from typing import IO, Iterator
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = 'w', **kwargs) -> Iterator[IO]:
+    """Open a temp file beside ``path``; on success it replaces ``path`` atomically."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj, **json_kwargs) -> None:
+    """``json.dump`` ``obj`` to ``path`` atomically (numpy scalars/arrays are converted)."""
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        json.dump(obj, f, default=_json_default, **json_kwargs)
+
+
+def atomic_savetxt(path: str | os.PathLike, array: np.ndarray, **savetxt_kwargs) -> None:
+    """``np.savetxt`` to ``path`` atomically."""
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        np.savetxt(f, array, **savetxt_kwargs)
+
+
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """``np.save`` to ``path`` atomically (``path`` should end in ``.npy``)."""
+    with atomic_open(path, 'wb') as f:
+        np.save(f, array)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, 'tolist'):  # torch tensors
+        return value.tolist()
+    raise TypeError(f'Object of type {type(value).__name__} is not JSON serializable')
