@@ -1,1 +1,4 @@
+from .activitynet_dataset import ActivityNetDataset, load_annotation_json
 from .transforms import *  # noqa: F401,F403
+
+__all__ = ['ActivityNetDataset', 'load_annotation_json']

@@ -1,0 +1,35 @@
+"""Ground-truth label generation for localization."""
+from __future__ import annotations
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmloc.registry import TRANSFORMS
+from mmloc.structures import corrected_second
+
+
+def segments_to_normalised(segments_s: np.ndarray, duration_second: float,
+                           duration_frame: int, feature_frame: int) -> np.ndarray:
+    """Seconds -> normalised feature-axis positions, clipped to [0, 1] (spec §1.3).
+
+    Args:
+        segments_s: (G, 2) ``[start_s, end_s]`` in seconds.
+
+    Returns:
+        (G, 2) float64 ``[clip(start/cs), clip(end/cs)]`` with ``cs = corrected_second``.
+    """
+    cs = corrected_second(duration_second, duration_frame, feature_frame)
+    segments_s = np.asarray(segments_s, dtype=np.float64).reshape(-1, 2)
+    return np.clip(segments_s / cs, 0.0, 1.0)
+
+
+@TRANSFORMS.register_module()
+class GenerateLocalizationLabels(BaseTransform):
+    """``annotations`` (seconds) -> ``gt_bbox`` (G, 2) float64, normalised and clipped."""
+
+    def transform(self, results: dict) -> dict:
+        segments = [ann['segment'] for ann in results['annotations']]
+        results['gt_bbox'] = segments_to_normalised(
+            np.array(segments, dtype=np.float64).reshape(-1, 2), results['duration_second'],
+            results['duration_frame'], results['feature_frame'])
+        return results
