@@ -1,1 +1,3 @@
 
+from .binary_logistic_regression_loss import (BinaryLogisticRegressionLoss,
+                                              binary_logistic_regression_loss)
