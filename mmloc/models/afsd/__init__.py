@@ -1,0 +1,9 @@
+"""AFSD (Lin et al., CVPR 2021): anchor-free localization with saliency-based boundary
+refinement, as pure-PyTorch pieces (see docs/afsd.md)."""
+from .boundary_pooling import boundary_max_pooling, frame_regions, level_regions
+from .i3d import InceptionI3d, load_i3d_checkpoint
+from .net import AFSDNet
+from .tiny_backbone import TinyVideoBackbone
+
+__all__ = ['AFSDNet', 'InceptionI3d', 'TinyVideoBackbone', 'boundary_max_pooling',
+           'frame_regions', 'level_regions', 'load_i3d_checkpoint']
