@@ -1,0 +1,156 @@
+"""What tools/train.py and tools/test.py do, callable from Python and tests."""
+from __future__ import annotations
+
+import inspect
+import logging
+import os.path as osp
+import warnings
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from mmloc.engine import load_config, resolve_work_dir, set_unsafe_checkpoint_loading, setup_launcher
+from mmloc.registry import METRICS
+from mmloc.utils import register_all_modules
+
+# ``--eval`` names -> the metric config they select.
+EVAL_METRICS = {
+    'AR@AN': dict(type='ANetMetric', metric_type='AR@AN'),
+    'mAP': dict(type='DetectionMetric'),
+}
+
+
+def _set_amp(cfg: Config) -> None:
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
+        return
+    if wrapper != 'OptimWrapper':
+        raise ValueError(f'--amp: cannot switch optim_wrapper of type {wrapper} to mixed precision')
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        warnings.warn('--amp without CUDA: training with bfloat16 autocast on the CPU')
+        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+
+
+def build_train_config(args) -> Config:
+    """Config for training from parsed ``tools/train.py`` arguments (spec §7.1 semantics)."""
+    register_all_modules()
+    set_unsafe_checkpoint_loading(getattr(args, 'unsafe_load', False))
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
+    if args.amp:
+        _set_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(f'{args.resume}: --resume checkpoint not found')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise KeyError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size '
+                           'in the config')
+        cfg.auto_scale_lr.enable = True
+    if cfg.get('randomness') is None and (args.seed is not None or args.deterministic):
+        cfg.randomness = dict(seed=args.seed, diff_rank_seed=args.diff_rank_seed,
+                              deterministic=args.deterministic)
+    setup_launcher(cfg, args.launcher)
+    return cfg
+
+
+def run_train(cfg: Config) -> Runner:
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else None
+    if runner is None:
+        from mmloc.registry import RUNNERS
+        runner = RUNNERS.build(cfg)
+    runner.train()
+    return runner
+
+
+def _metric_list(evaluator) -> list:
+    if evaluator is None:
+        return []
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator = evaluator['metrics']
+    return list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
+
+
+def configure_test_evaluator(cfg: Config, eval_metrics=None, out=None, dump=None) -> None:
+    """Apply ``--eval``, ``--out`` and ``--dump`` to ``cfg.test_evaluator`` in place."""
+    metrics = _metric_list(cfg.get('test_evaluator'))
+    if eval_metrics:
+        chosen = []
+        for name in eval_metrics:
+            if name not in EVAL_METRICS:
+                raise ValueError(f'--eval {name}: unknown metric; choose from {sorted(EVAL_METRICS)}')
+            base = EVAL_METRICS[name]
+            same = [m for m in metrics if m.get('type') == base['type']]
+            chosen.append(dict(same[0], **base) if same else dict(base))
+        # keep metrics that only write files (e.g. BSN TEM outputs) unless replaced
+        metrics = chosen
+    if out is not None:
+        targets = 0
+        for metric in metrics:
+            params = inspect.signature(METRICS.get(metric['type']).__init__).parameters
+            if 'out_file' in params:
+                metric['out_file'] = out
+                targets += 1
+            elif 'out_dir' in params:
+                metric['out_dir'] = out
+                targets += 1
+        if not targets:
+            raise ValueError(f'--out {out}: none of the test metrics '
+                             f'{[m["type"] for m in metrics]} writes results; add --eval')
+    if dump is not None:
+        if not dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump {dump}: the file must end with .pkl or .pickle')
+        metrics.append(dict(type='DumpResults', out_file_path=dump))
+    if not metrics:
+        raise ValueError('nothing to do: the config has no test_evaluator; pass --eval and/or --out')
+    cfg.test_evaluator = metrics
+
+
+def build_test_config(args) -> Config:
+    """Config for testing from parsed ``tools/test.py`` arguments."""
+    register_all_modules()
+    set_unsafe_checkpoint_loading(getattr(args, 'unsafe_load', False))
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'{args.checkpoint}: checkpoint file not found')
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
+    configure_test_evaluator(cfg, args.eval, args.out, args.dump)
+    cfg.load_from = None  # loaded strictly in run_test
+    cfg.resume = False
+    cfg.test_checkpoint = args.checkpoint
+    hooks = list(cfg.get('custom_hooks', []) or [])
+    if not any(h.get('type') == 'ProgressBarHook' for h in hooks):
+        hooks.append(dict(type='ProgressBarHook'))
+    cfg.custom_hooks = hooks
+    setup_launcher(cfg, args.launcher)
+    return cfg
+
+
+def run_test(cfg: Config) -> dict:
+    """Build the runner, load ``cfg.test_checkpoint`` strictly, test; returns the metrics."""
+    checkpoint = cfg.pop('test_checkpoint')
+    runner = Runner.from_cfg(cfg)
+    try:
+        runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
+    except RuntimeError as e:
+        msg = str(e)
+        if 'state_dict' in msg or 'size mismatch' in msg or 'Missing key' in msg or 'unexpected key' in msg:
+            model_name = type(runner.model).__name__
+            raise ValueError(f'{checkpoint}: the checkpoint does not fit the model {model_name} of '
+                             f'the config (another model or another config?): {msg}') from None
+        raise
+    metrics = runner.test()
+    print_log(f'test metrics: {metrics}', logger='current', level=logging.INFO)
+    return metrics

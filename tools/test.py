@@ -1,0 +1,47 @@
+"""Test a localizer checkpoint: evaluate and/or write results.
+
+Example:
+    python tools/test.py CONFIG work_dirs/.../epoch_9.pth --eval AR@AN --out results.json
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone too
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a temporal localizer')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file (mmloc or MMAction2 0.x/1.x)')
+    parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument('--eval', nargs='+', metavar='METRIC',
+                        help='metrics to compute: AR@AN (proposals), mAP (detections)')
+    parser.add_argument('--out', help='write results: a .json file for proposals/detections '
+                        '(MMAction2 results format), a directory for per-video outputs (BSN TEM)')
+    parser.add_argument('--dump', help='also pickle the raw per-video outputs to this .pkl file')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='load checkpoints with full pickle (only for files you trust)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. test_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    from mmloc.apis.train_test import build_test_config, run_test
+    cfg = build_test_config(args)
+    run_test(cfg)
+
+
+if __name__ == '__main__':
+    main()
