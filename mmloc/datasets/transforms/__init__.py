@@ -4,3 +4,6 @@ from .loading import LoadLocalizationFeature, read_feature_file
 
 __all__ = ['LoadLocalizationFeature', 'read_feature_file', 'GenerateLocalizationLabels',
            'segments_to_normalised', 'PackLocalizationInputs']
+from .proposal_loading import (LoadProposals, read_bsp_feature, read_proposals,  # noqa: F401
+                               read_tem_results, write_bsp_feature, write_proposals,
+                               write_tem_results)

@@ -1,1 +1,4 @@
 
+from .bsn_pgm import (boundary_mask, generate_bsp_feature, generate_candidate_proposals,  # noqa: F401
+                      match_ground_truth, padded_action_curve)
+from .proposal_utils import post_processing, soft_nms
