@@ -1,0 +1,37 @@
+# Set-up and the two commands of the README: `make demo` and `make test`.
+# Everything installs into .venv. torch is installed only when it is not importable
+# (pinned: an unpinned torch can pull a multi-GB CUDA build); an existing mmcv is kept.
+PYTHON ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+TORCH_VERSION ?= 2.13.0
+DEMO_DIR ?= work_dirs/demo
+DEMO_DATA ?= data/synthetic_anet
+DEMO_CONFIG ?= configs/localization/bmn/bmn_synthetic_demo.py
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-slow bsn-demo clean-demo
+
+$(VENV)/.installed: setup.py requirements/runtime.txt requirements/tests.txt requirements/mminstall.txt
+	test -x $(VPY) || $(PYTHON) -m venv --system-site-packages $(VENV)
+	$(VPY) -c "import torch" 2>/dev/null || $(VPY) -m pip install -q "torch==$(TORCH_VERSION)"
+	$(VPY) -c "import mmcv" 2>/dev/null || $(VPY) -m pip install -q -r requirements/mminstall.txt
+	$(VPY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(VPY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+# Generates the synthetic ActivityNet-like set, trains BMN, tests it with --eval AR@AN --out,
+# prints the AR@AN table and writes the AR-AN curve.
+demo: install
+	$(VPY) tools/misc/run_demo.py --config $(DEMO_CONFIG) --data-dir $(DEMO_DATA) --work-dir $(DEMO_DIR)
+
+test: install
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
+
+test-slow: install
+	$(VPY) -m pytest -q -m slow $(PYTEST_ARGS)
+
+clean-demo:
+	rm -rf $(DEMO_DIR) $(DEMO_DATA)
