@@ -1,0 +1,1 @@
+from .anet_metric import ANetMetric  # noqa: F401

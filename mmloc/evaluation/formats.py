@@ -1,0 +1,362 @@
+"""Readers and writers of the localization result and annotation files.
+
+Formats (localization-spec §1.2, §1.4, §1.5, §1.8, §1.9):
+
+* **results** (ours / MMAction2 ``results.json`` and the official submission):
+  ``{"version", "results": {video_id: [{"score", "segment": [s, e], ("label")}]}, "external_data"}``.
+  ``version``/``external_data`` are optional on reading; a bare ``{video_id: [...]}`` is accepted.
+* **ground truth**: the official ActivityNet JSON (``{"version", "taxonomy", "database"}``, ids
+  without ``v_``, per-video ``subset``), MMAction2's annotation JSON (``{"v_<id>": {"duration_second",
+  ..., "annotations"}}``) and MMAction2's hybrid GT (``{"v_<id>": {"duration", "subset", ...}}``).
+* **classifier results** (``report_map``): ``{"results": {id: [{"label", "score"}]}}`` or the
+  G-TAD/OpenTAD layout ``{"results": {id: [C floats]}, "class": [C names]}``.
+* **proposal text** for SSN/P-GCN (§1.8).
+
+Video ids: the official files use bare YouTube ids, MMAction2 files ``v_<id>``. A file's ids are
+made bare when *all* of them start with ``v_`` (some real ids start with ``-`` or ``_``, none of
+ActivityNet's with ``v_``); result ids are then matched to GT ids with or without ``v_``.
+
+Every reader names the file, the video and the field in its errors.
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from mmloc.utils import atomic_open, atomic_write_json
+
+RESULTS_VERSION = 'VERSION 1.3'
+
+
+class FormatError(ValueError):
+    """A file does not have the expected layout (the message names file, video and field)."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def load_json(path) -> object:
+    """``json.load`` with errors that name the file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: file not found')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise FormatError(f'{path}: not valid JSON ({err})') from None
+
+
+def _source(obj, name):
+    """(data, label for messages): a path is loaded, an in-memory object is used as is."""
+    if isinstance(obj, (str, os.PathLike)):
+        return load_json(obj), os.fspath(obj)
+    return obj, name
+
+
+def bare_ids(ids: Iterable[str]) -> dict[str, str]:
+    """Map each id to its bare form: ``v_`` is removed when every id of the set has it."""
+    ids = list(ids)
+    strip = len(ids) > 0 and all(isinstance(i, str) and i.startswith('v_') for i in ids)
+    return {i: (i[2:] if strip else i) for i in ids}
+
+
+def match_video_id(video_id: str, known: Mapping | set) -> str:
+    """``video_id`` as spelled in ``known`` (tries as is, without ``v_``, with ``v_``)."""
+    if video_id in known:
+        return video_id
+    if video_id.startswith('v_') and video_id[2:] in known:
+        return video_id[2:]
+    if 'v_' + video_id in known:
+        return 'v_' + video_id
+    return video_id
+
+
+def _segment(value, where: str) -> tuple[float, float]:
+    try:
+        start, end = (float(x) for x in value)
+    except (TypeError, ValueError):
+        raise FormatError(f'{where}: "segment" must be [start, end] in seconds, got {value!r}') from None
+    if not (np.isfinite(start) and np.isfinite(end)):
+        raise FormatError(f'{where}: "segment" must be finite, got {value!r}')
+    return start, end
+
+
+def read_blocked(path) -> list[str]:
+    """The official ``get_blocked`` reply: a JSON list of bare video ids."""
+    data = load_json(path)
+    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+        raise FormatError(f'{os.fspath(path)}: expected a JSON list of video ids')
+    return data
+
+
+# ----------------------------------------------------------------------------- ground truth
+def read_ground_truth(source, subset: str | None = None,
+                      blocked: Iterable[str] | str | os.PathLike | None = None) -> dict:
+    """Read GT in the official, MMAction2 or hybrid layout.
+
+    Args:
+        source: path or already-loaded JSON object.
+        subset: keep only videos whose ``subset`` equals it (official behaviour); files
+            without a ``subset`` field (MMAction2's per-split files) are kept whole.
+        blocked: ids (or the path of the official blocked-list JSON) to drop, as the
+            official evaluators do.
+
+    Returns:
+        ``{bare_video_id: {'segments': (G, 2) float64 seconds, 'labels': [str] * G,
+        'duration': float | None, 'subset': str | None}}`` in file order. Videos with no
+        annotation are kept (G = 0).
+    """
+    data, name = _source(source, '<ground truth>')
+    if not isinstance(data, dict):
+        raise FormatError(f'{name}: expected a JSON object of videos, got {type(data).__name__}')
+    records = data['database'] if 'database' in data else data
+    if not isinstance(records, dict):
+        raise FormatError(f'{name}: "database" must map video ids to records')
+    if isinstance(blocked, (str, os.PathLike)):
+        blocked = read_blocked(blocked)
+    blocked = set(blocked or ())
+    ids = bare_ids(records)
+    has_subset = any(isinstance(r, dict) and 'subset' in r for r in records.values())
+    out = {}
+    for key, rec in records.items():
+        vid = ids[key]
+        where = f'{name}: video {key}'
+        if not isinstance(rec, dict):
+            raise FormatError(f'{where}: expected a record object, got {type(rec).__name__}')
+        if subset is not None and has_subset and rec.get('subset') != subset:
+            continue
+        if vid in blocked or key in blocked:
+            continue
+        anns = rec.get('annotations')
+        if anns is None:
+            raise FormatError(f'{where}: missing field "annotations"')
+        segments, labels = [], []
+        for i, ann in enumerate(anns):
+            if not isinstance(ann, dict) or 'segment' not in ann or 'label' not in ann:
+                raise FormatError(f'{where}: annotation {i} needs "segment" and "label"')
+            segments.append(_segment(ann['segment'], f'{where} annotation {i}'))
+            labels.append(ann['label'])
+        duration = rec.get('duration', rec.get('duration_second'))
+        out[vid] = dict(segments=np.asarray(segments, dtype=np.float64).reshape(-1, 2),
+                        labels=labels,
+                        duration=None if duration is None else float(duration),
+                        subset=rec.get('subset'))
+    if subset is not None and has_subset and not out:
+        raise FormatError(f'{name}: no video of subset {subset!r}')
+    return out
+
+
+def class_names_from_gt(gt: Mapping) -> list[str]:
+    """Class names in order of first appearance in the GT (the official class index)."""
+    names: dict[str, None] = {}
+    for rec in gt.values():
+        for lab in rec['labels']:
+            names.setdefault(lab, None)
+    return list(names)
+
+
+# ----------------------------------------------------------------------------- results
+def read_results(source, require_label: bool = False,
+                 blocked: Iterable[str] | None = None) -> dict:
+    """Read proposal or detection results (ours, MMAction2's or the official submission).
+
+    Returns:
+        ``{video_id: {'segments': (P, 2) float64 s, 'scores': (P,) float64,
+        'labels': [str|int] * P or None}}`` with ids as written in the file.
+    """
+    data, name = _source(source, '<results>')
+    if not isinstance(data, dict):
+        raise FormatError(f'{name}: expected a JSON object, got {type(data).__name__}')
+    results = data.get('results', data)
+    if not isinstance(results, dict):
+        raise FormatError(f'{name}: "results" must map video ids to lists of items')
+    if not results:
+        raise FormatError(f'{name}: "results" is empty')
+    blocked = set(blocked or ())
+    out = {}
+    for vid, items in results.items():
+        where = f'{name}: video {vid}'
+        if vid in blocked or (vid.startswith('v_') and vid[2:] in blocked):
+            continue
+        if not isinstance(items, list):
+            raise FormatError(f'{where}: expected a list of result items')
+        segments, scores, labels = [], [], []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or 'segment' not in item or 'score' not in item:
+                raise FormatError(f'{where}: item {i} needs "segment" and "score"')
+            segments.append(_segment(item['segment'], f'{where} item {i}'))
+            try:
+                scores.append(float(item['score']))
+            except (TypeError, ValueError):
+                raise FormatError(f'{where} item {i}: "score" must be a number') from None
+            if 'label' in item:
+                labels.append(item['label'])
+            elif require_label:
+                raise FormatError(f'{where}: item {i} has no "label" (detection results need one)')
+        if labels and len(labels) != len(items):
+            raise FormatError(f'{where}: some items have a "label" and some do not')
+        out[vid] = dict(segments=np.asarray(segments, dtype=np.float64).reshape(-1, 2),
+                        scores=np.asarray(scores, dtype=np.float64),
+                        labels=labels if labels else None)
+    return out
+
+
+def align_results_to_gt(results: Mapping, gt: Mapping) -> dict:
+    """Re-key ``results`` to the GT's spelling of each video id (``v_`` either way)."""
+    out = {}
+    for vid, rec in results.items():
+        key = match_video_id(vid, gt)
+        if key in out:
+            raise FormatError(f'results: video {vid} appears twice (with and without "v_")')
+        out[key] = rec
+    return out
+
+
+def clip_results_to_duration(results: Mapping, gt: Mapping) -> int:
+    """Clip segments in place to ``[0, duration]`` of their GT video; returns how many changed.
+
+    Used by ``report_map``; a warning is issued when any segment was outside.
+    """
+    changed = 0
+    for vid, rec in results.items():
+        dur = gt.get(vid, {}).get('duration')
+        if dur is None or rec['segments'].size == 0:
+            continue
+        clipped = np.clip(rec['segments'], 0.0, dur)
+        changed += int(np.any(clipped != rec['segments'], axis=1).sum())
+        rec['segments'] = clipped
+    if changed:
+        warnings.warn(f'{changed} segments were outside their video duration and were clipped')
+    return changed
+
+
+def results_to_json(results: Mapping, external_data: dict | None = None) -> dict:
+    """Build the §1.5 / official JSON object.
+
+    ``results``: ``{video_id: {'segments' (P, 2), 'scores' (P,), 'labels' (optional)}}``.
+    Items are ``{"score", "segment", ("label")}`` in the given order.
+    """
+    body = {}
+    for vid, rec in results.items():
+        segments = np.asarray(rec['segments'], dtype=np.float64).reshape(-1, 2)
+        scores = np.asarray(rec['scores'], dtype=np.float64).reshape(-1)
+        labels = rec.get('labels')
+        items = []
+        for i in range(segments.shape[0]):
+            item = {'score': float(scores[i]),
+                    'segment': [float(segments[i, 0]), float(segments[i, 1])]}
+            if labels is not None:
+                lab = labels[i]
+                item['label'] = lab.item() if isinstance(lab, np.generic) else lab
+            items.append(item)
+        body[vid] = items
+    return {'version': RESULTS_VERSION, 'results': body,
+            'external_data': {} if external_data is None else external_data}
+
+
+def write_results(path, results: Mapping, external_data: dict | None = None) -> None:
+    """Write :func:`results_to_json` atomically."""
+    atomic_write_json(path, results_to_json(results, external_data))
+
+
+# ----------------------------------------------------------------------------- annotations
+def read_mmaction_annotations(source) -> dict:
+    """MMAction2 annotation JSON (§1.2) as ``{video_name: record}`` (ids keep ``v_``).
+
+    Checks the fields that the tools need: ``duration_second``, ``annotations``.
+    """
+    data, name = _source(source, '<annotations>')
+    if not isinstance(data, dict) or 'database' in data:
+        raise FormatError(f'{name}: expected an MMAction2 annotation JSON '
+                          '({"v_<id>": {"duration_second", "annotations", ...}})')
+    for vid, rec in data.items():
+        for field in ('duration_second', 'annotations'):
+            if not isinstance(rec, dict) or field not in rec:
+                raise FormatError(f'{name}: video {vid}: missing field "{field}"')
+    return data
+
+
+# ----------------------------------------------------------------------------- classifier
+def read_classifier_results(source) -> dict:
+    """Video-level class scores: ``{video_id: (labels [str] * C, scores (C,) float64)}``."""
+    data, name = _source(source, '<classifier results>')
+    if not isinstance(data, dict) or not isinstance(data.get('results'), dict):
+        raise FormatError(f'{name}: expected {{"results": {{video_id: ...}}}}')
+    class_list = data.get('class')
+    out = {}
+    for vid, items in data['results'].items():
+        where = f'{name}: video {vid}'
+        if class_list is not None:
+            scores = np.asarray(items, dtype=np.float64).reshape(-1)
+            if scores.shape[0] != len(class_list):
+                raise FormatError(f'{where}: {scores.shape[0]} scores for {len(class_list)} classes')
+            out[vid] = (list(class_list), scores)
+            continue
+        if not isinstance(items, list) or not all(
+                isinstance(it, dict) and 'label' in it and 'score' in it for it in items):
+            raise FormatError(f'{where}: expected a list of {{"label", "score"}} items')
+        out[vid] = ([it['label'] for it in items],
+                    np.asarray([float(it['score']) for it in items], dtype=np.float64))
+    return out
+
+
+# ----------------------------------------------------------------------------- proposal text
+def format_proposal_text_block(index: int, video_id: str, duration_frame, fps,
+                               gt_lines: list, proposal_lines: list) -> str:
+    """One §1.8 block. ``gt_lines``: (class_idx, start_s, end_s); ``proposal_lines``:
+    (label, best_iou, best_overlap, start_s, end_s). Times are written with Python's float repr."""
+    lines = [f'#{index}', str(video_id), str(duration_frame), str(fps), str(len(gt_lines))]
+    lines += [f'{int(c)} {float(s)!r} {float(e)!r}' for c, s, e in gt_lines]
+    lines.append(str(len(proposal_lines)))
+    for label, iou, overlap, s, e in proposal_lines:
+        if iou == 0 and overlap == 0:
+            lines.append(f'0 0 0 {float(s)!r} {float(e)!r}')
+        else:
+            lines.append(f'{int(label)} {float(iou)!r} {float(overlap)!r} {float(s)!r} {float(e)!r}')
+    return '\n'.join(lines) + '\n'
+
+
+def parse_proposal_text(path) -> list[dict]:
+    """Read a §1.8 (or §1.7) proposal text file.
+
+    Returns one dict per block: ``video_id``, ``duration_frame`` and ``fps`` (as written),
+    ``gt`` (G, 3) ``[class_idx, start, end]`` and ``proposals`` (P, 5)
+    ``[label, best_iou, best_overlap, start, end]`` (float64).
+    """
+    path = os.fspath(path)
+    with open(path, encoding='utf-8') as f:
+        lines = [ln.strip() for ln in f]
+    blocks, cur = [], None
+    for ln in lines:
+        if ln.startswith('#'):
+            cur = []
+            blocks.append(cur)
+        elif ln and cur is not None:
+            cur.append(ln)
+    out = []
+    for b, block in enumerate(blocks):
+        where = f'{path}: block {b}'
+        try:
+            video_id, duration_frame, fps = block[0], block[1], block[2]
+            n_gt = int(block[3])
+            gt = [list(map(float, ln.split())) for ln in block[4:4 + n_gt]]
+            n_prop = int(block[4 + n_gt])
+            props = [list(map(float, ln.split())) for ln in block[5 + n_gt:5 + n_gt + n_prop]]
+        except (IndexError, ValueError) as err:
+            raise FormatError(f'{where}: malformed block ({err})') from None
+        if len(gt) != n_gt or len(props) != n_prop or any(len(r) != 3 for r in gt) or any(
+                len(r) != 5 for r in props):
+            raise FormatError(f'{where} ({video_id}): counts or column numbers do not match')
+        out.append(dict(video_id=video_id, duration_frame=duration_frame, fps=fps,
+                        gt=np.asarray(gt, dtype=np.float64).reshape(-1, 3),
+                        proposals=np.asarray(props, dtype=np.float64).reshape(-1, 5)))
+    return out
+
+
+def write_text(path, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        f.write(text)
