@@ -1,0 +1,179 @@
+"""AFSD per-sample transforms (spec §1.5, §4.7): load a window (or a whole test video),
+crop / flip, boundary labels, contrastive copy, packing.
+
+Frames stay ``uint8 (T, H, W, C)`` until the model normalises them (``x/255·2-1``), so a
+padded training frame (uint8 0) reads -1 as in AFSD; the model pads test windows with 0.0
+after normalising, as AFSD's test script does.
+"""
+from __future__ import annotations
+
+import os.path as osp
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import InstanceData
+
+from mmloc.registry import TRANSFORMS
+from mmloc.structures import LocalizationDataSample
+
+from .afsd_windows import boundary_labels, contrastive_clip
+
+
+@TRANSFORMS.register_module()
+class LoadAFSDFrames(BaseTransform):
+    """Load ``frame_path`` (``.npy``): frames ``uint8 (T, H, W, C)`` or features ``(T, C)``.
+
+    Training items (with ``offset``) get the window ``[offset, offset+L)`` in input steps
+    (``L / feature_stride``), zero-padded at the end; test items get the whole video.
+    Adds ``imgs`` and ``input_type`` (``'frames'`` | ``'features'``).
+    """
+
+    def transform(self, results: dict) -> dict:
+        path, vid = results['frame_path'], results['video_name']
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{path}: frame/feature array of video {vid} not found')
+        arr = np.load(path, mmap_mode='r')
+        if arr.ndim == 4:
+            if arr.dtype != np.uint8:
+                raise ValueError(f'{path}: video {vid}: frames must be uint8 (T,H,W,C), '
+                                 f'got {arr.dtype}')
+            results['input_type'] = 'frames'
+        elif arr.ndim == 2:
+            results['input_type'] = 'features'
+        else:
+            raise ValueError(f'{path}: video {vid}: expected frames (T,H,W,C) or features '
+                             f'(T,C), got shape {arr.shape}')
+        if 'offset' in results:
+            fs = results.get('feature_stride', 1)
+            start, steps = results['offset'] // fs, results['clip_length'] // fs
+            window = np.asarray(arr[start:start + steps])
+            if window.shape[0] < steps:
+                pad = np.zeros((steps - window.shape[0],) + window.shape[1:], window.dtype)
+                window = np.concatenate([window, pad])
+            results['imgs'] = window
+        else:
+            results['imgs'] = np.asarray(arr)
+        return results
+
+
+@TRANSFORMS.register_module()
+class AFSDRandomCrop(BaseTransform):
+    """One random ``size x size`` crop for the whole clip (offsets uniform in ``[0, H-size]``)."""
+
+    def __init__(self, size: int = 96):
+        self.size = size
+
+    def transform(self, results: dict) -> dict:
+        imgs = results['imgs']
+        h, w = imgs.shape[1:3]
+        if h < self.size or w < self.size:
+            raise ValueError(f'video {results.get("video_name")}: frames {h}x{w} are smaller '
+                             f'than the crop {self.size}')
+        y = np.random.randint(0, h - self.size + 1)
+        x = np.random.randint(0, w - self.size + 1)
+        results['imgs'] = imgs[:, y:y + self.size, x:x + self.size]
+        return results
+
+
+@TRANSFORMS.register_module()
+class AFSDCenterCrop(BaseTransform):
+    """Centre ``size x size`` crop (offset ``(H-size)//2``: 8 for 112 -> 96)."""
+
+    def __init__(self, size: int = 96):
+        self.size = size
+
+    def transform(self, results: dict) -> dict:
+        imgs = results['imgs']
+        h, w = imgs.shape[1:3]
+        y, x = (h - self.size) // 2, (w - self.size) // 2
+        if y < 0 or x < 0:
+            raise ValueError(f'video {results.get("video_name")}: frames {h}x{w} are smaller '
+                             f'than the crop {self.size}')
+        results['imgs'] = imgs[:, y:y + self.size, x:x + self.size]
+        return results
+
+
+@TRANSFORMS.register_module()
+class AFSDRandomFlip(BaseTransform):
+    """Horizontal flip with probability ``p`` (flow x is not negated, as in AFSD)."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = p
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() < self.p:
+            results['imgs'] = results['imgs'][:, :, ::-1]
+        return results
+
+
+@TRANSFORMS.register_module()
+class AFSDBoundaryLabels(BaseTransform):
+    """``start_labels`` / ``end_labels`` (L,) from ``window_gts`` (``boundary_labels``)."""
+
+    def transform(self, results: dict) -> dict:
+        results['start_labels'], results['end_labels'] = boundary_labels(
+            results['window_gts'], results['clip_length'])
+        return results
+
+
+@TRANSFORMS.register_module()
+class AFSDContrastiveClip(BaseTransform):
+    """Build the boundary-contrastive copy (``ssl_imgs``, ``ssl_segments`` (3,2) frames,
+    ``ssl_flag``) from the cropped window; frames only (features have no frames to move)."""
+
+    def transform(self, results: dict) -> dict:
+        imgs = None
+        if results.get('input_type') == 'frames':
+            rng = np.random.default_rng(np.random.randint(0, 2 ** 31 - 1))
+            imgs, segs = contrastive_clip(results['imgs'], results['window_gts'],
+                                          results['th'], rng)
+        results['ssl_flag'] = imgs is not None
+        results['ssl_imgs'] = imgs
+        results['ssl_segments'] = segs if imgs is not None else np.zeros((3, 2))
+        return results
+
+
+def _to_input_tensor(imgs: np.ndarray) -> torch.Tensor:
+    """(T,H,W,C) frames -> (C,T,H,W); (T,C) features -> (C,T) float32."""
+    arr = np.ascontiguousarray(imgs)
+    if arr.ndim == 4:
+        return torch.from_numpy(np.ascontiguousarray(arr.transpose(3, 0, 1, 2)))
+    return torch.from_numpy(np.ascontiguousarray(arr.T.astype(np.float32)))
+
+
+@TRANSFORMS.register_module()
+class PackAFSDInputs(BaseTransform):
+    """Pack ``inputs`` and a ``LocalizationDataSample``.
+
+    Training: ``gt_instances.segments`` (G,2) normalised by ``L`` and ``gt_instances.labels``
+    (G,) 1-based; ``start_labels``/``end_labels`` (L,); ``ssl_inputs``/``ssl_segments``/
+    ``ssl_flag`` when present. Test: ``gt_instances.segments`` in **seconds** of the video and
+    ``labels`` 0-based class indices (for the detection metric).
+    """
+
+    def __init__(self, meta_keys=('video_name', 'offset', 'sample_fps', 'sample_count',
+                                  'clip_length', 'feature_stride', 'input_type')):
+        self.meta_keys = meta_keys
+
+    def transform(self, results: dict) -> dict:
+        sample = LocalizationDataSample()
+        gt = InstanceData()
+        if 'window_gts' in results:
+            gts = np.asarray(results['window_gts'], np.float32).reshape(-1, 3)
+            gt.segments = torch.from_numpy(gts[:, :2] / results['clip_length'])
+            gt.labels = torch.from_numpy(gts[:, 2].astype(np.int64))
+        elif 'gt_segments_s' in results:
+            gt.segments = torch.as_tensor(np.asarray(results['gt_segments_s'], np.float32)
+                                          .reshape(-1, 2))
+            gt.labels = torch.as_tensor(np.asarray(results['gt_labels'], np.int64) - 1)
+        sample.gt_instances = gt
+        for key in ('start_labels', 'end_labels'):
+            if key in results:
+                sample.set_field(torch.from_numpy(np.asarray(results[key], np.float32)), key)
+        if results.get('ssl_flag'):
+            sample.set_field(_to_input_tensor(results['ssl_imgs']), 'ssl_inputs')
+            sample.set_field(torch.from_numpy(np.asarray(results['ssl_segments'], np.float32)),
+                             'ssl_segments')
+        sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
+        return dict(inputs=_to_input_tensor(results['imgs']), data_samples=sample)

@@ -1,0 +1,138 @@
+"""AFSD post-processing (spec §5): decode one window, collect per-class detections, merge the
+windows of a video and run AFSD's Gaussian Soft-NMS per class.
+
+AFSD's Soft-NMS (``softnms_v2``) is not the generic ``mmloc.models.utils.soft_nms``: it is
+Gaussian with no IoU threshold, keeps rows in input order and **drops the last live
+candidate**, so it lives here as its own function.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .targets import decode_refined
+
+RAW_KEYS = ('loc', 'conf', 'prop_loc', 'prop_conf', 'center')
+
+
+def average_raw_outputs(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]
+                        ) -> Dict[str, torch.Tensor]:
+    """RGB+flow fusion (spec §5.3): average the **raw** outputs before decoding."""
+    fused = dict(a)
+    for key in RAW_KEYS:
+        fused[key] = 0.5 * (a[key] + b[key])
+    return fused
+
+
+def decode_window(loc: torch.Tensor, conf: torch.Tensor, prop_loc: torch.Tensor,
+                  prop_conf: torch.Tensor, center: torch.Tensor, priors: torch.Tensor,
+                  clip_length: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Segments and class scores of one window (spec §5.1).
+
+    Args:
+        loc, prop_loc: (K, 2). conf, prop_conf: (K, nc) logits. center: (K, 1) logit.
+        priors: (K,) normalised centres. clip_length: ``L``.
+
+    Returns:
+        segments: (K, 2) frames of the window, clamped to ``[0, L]``.
+        scores: (K, nc) ``0.5·(softmax(conf) + softmax(prop_conf)) · sigmoid(center)``.
+    """
+    dist = decode_refined(loc, prop_loc)
+    centre = priors * clip_length
+    segments = torch.stack([centre - dist[:, 0], centre + dist[:, 1]], dim=1).clamp(0, clip_length)
+    scores = 0.5 * (conf.softmax(-1) + prop_conf.softmax(-1)) * center.sigmoid()
+    return segments, scores
+
+
+def collect_detections(segments: np.ndarray, scores: np.ndarray, offset_frames: float,
+                       sample_fps: float, conf_thresh: float = 0.01
+                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class candidates of one window, in seconds of the video.
+
+    Args:
+        segments: (K, 2) window frames. scores: (K, nc), column 0 = background.
+        offset_frames: window start in resampled frames. sample_fps: frames per second.
+        conf_thresh: keep ``score > conf_thresh``.
+
+    Returns:
+        segments_s (D, 2) seconds, scores (D,), labels (D,) 1-based class indices.
+    """
+    rows, cols = np.nonzero(scores[:, 1:] > conf_thresh)
+    labels = cols + 1
+    segs = (segments[rows] + offset_frames) / sample_fps
+    return segs.astype(np.float64), scores[rows, labels].astype(np.float64), labels.astype(np.int64)
+
+
+def gaussian_soft_nms(dets: np.ndarray, sigma: float = 0.5, top_k: int = 5000,
+                      score_threshold: float = 0.001) -> np.ndarray:
+    """AFSD's ``softnms_v2`` on one class (spec §5.2).
+
+    While more than one candidate is live and fewer than ``top_k`` are kept: keep the
+    arg-max, multiply every other live score by ``exp(-IoU²/sigma)`` and kill those below
+    ``score_threshold``. The single candidate still live at the end is dropped.
+
+    Args:
+        dets: (N, 3) ``[t0, t1, score]`` (any one time unit).
+
+    Returns:
+        (M, 3) kept rows in **input order**, with the score each had when it was kept.
+    """
+    dets = np.asarray(dets, dtype=np.float64).reshape(-1, 3)
+    start, end = dets[:, 0], dets[:, 1]
+    scores = dets[:, 2].copy()
+    length = end - start
+    live = scores >= score_threshold
+    kept = np.zeros(len(dets), dtype=bool)
+    while live.sum() > 1 and kept.sum() < top_k:
+        top = int(np.argmax(np.where(live, scores, -np.inf)))
+        kept[top] = True
+        live[top] = False
+        inter = np.clip(np.minimum(end, end[top]) - np.maximum(start, start[top]), 0.0, None)
+        # The original floors only the selected segment's length in the union.
+        iou = inter / (length + max(length[top], 1e-5) - inter)
+        scores = np.where(live, scores * np.exp(-iou ** 2 / sigma), scores)
+        live &= scores >= score_threshold
+    out = dets[kept].copy()
+    out[:, 2] = scores[kept]
+    return out
+
+
+def merge_video_detections(windows: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]],
+                           num_classes: int, sigma: float = 0.5, top_k: int = 5000,
+                           score_threshold: float = 0.001
+                           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate every window's detections per class and Soft-NMS them over the video.
+
+    Args:
+        windows: per window ``(segments_s (D,2), scores (D,), labels (D,))``.
+        num_classes: including background.
+
+    Returns:
+        segments_s (P, 2), scores (P,), labels (P,) 1-based, sorted by score descending;
+        rows with score 0 are dropped and there is no cap across classes.
+    """
+    segs = np.concatenate([np.asarray(w[0], np.float64).reshape(-1, 2) for w in windows] or
+                          [np.zeros((0, 2))])
+    scores = np.concatenate([np.asarray(w[1], np.float64).reshape(-1) for w in windows] or
+                            [np.zeros(0)])
+    labels = np.concatenate([np.asarray(w[2], np.int64).reshape(-1) for w in windows] or
+                            [np.zeros(0, np.int64)])
+    out_s: List[np.ndarray] = []
+    out_l: List[np.ndarray] = []
+    for cls in range(1, num_classes):
+        sel = labels == cls
+        if not sel.any():
+            continue
+        kept = gaussian_soft_nms(np.concatenate([segs[sel], scores[sel, None]], axis=1),
+                                 sigma, top_k, score_threshold)
+        kept = kept[kept[:, 2] > 0]
+        out_s.append(kept)
+        out_l.append(np.full(len(kept), cls, np.int64))
+    if not out_s:
+        return np.zeros((0, 2)), np.zeros(0), np.zeros(0, np.int64)
+    dets = np.concatenate(out_s)
+    labels = np.concatenate(out_l)
+    order = np.argsort(-dets[:, 2], kind='stable')
+    return dets[order, :2], dets[order, 2], labels[order]
