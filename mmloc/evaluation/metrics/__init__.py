@@ -1,1 +1,2 @@
 from .anet_metric import ANetMetric  # noqa: F401
+from .tem_metric import TEMMetric  # noqa: F401

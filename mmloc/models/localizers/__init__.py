@@ -1,1 +1,2 @@
 
+from .bsn import PEM, TEM  # noqa: F401

@@ -1,3 +1,4 @@
 
 from .binary_logistic_regression_loss import (BinaryLogisticRegressionLoss,
                                               binary_logistic_regression_loss)
+from .bsn_loss import pem_loss, pem_sample_weights, tem_loss, tem_targets  # noqa: F401
