@@ -7,3 +7,6 @@ __all__ = ['LoadLocalizationFeature', 'read_feature_file', 'GenerateLocalization
 from .proposal_loading import (LoadProposals, read_bsp_feature, read_proposals,  # noqa: F401
                                read_tem_results, write_bsp_feature, write_proposals,
                                write_tem_results)
+from .afsd_transforms import (AFSDBoundaryLabels, AFSDCenterCrop,  # noqa: F401
+                              AFSDContrastiveClip, AFSDRandomCrop, AFSDRandomFlip,
+                              LoadAFSDFrames, PackAFSDInputs)
