@@ -10,3 +10,6 @@ from .proposal_loading import (LoadProposals, read_bsp_feature, read_proposals, 
 from .afsd_transforms import (AFSDBoundaryLabels, AFSDCenterCrop,  # noqa: F401
                               AFSDContrastiveClip, AFSDRandomCrop, AFSDRandomFlip,
                               LoadAFSDFrames, PackAFSDInputs)
+from .ssn_formatting import PackSSNInputs  # noqa: F401
+from .ssn_loading import SSNLoadFeatures, SSNLoadFrames  # noqa: F401
+from .ssn_sampling import SampleProposalFrames  # noqa: F401
