@@ -1,0 +1,291 @@
+"""BMN: Boundary-Matching Network (spec §3), with the fused sparse BM layer by default.
+
+Parameter names and shapes equal MMAction2's (``x_1d_b.0``, ..., ``x_3d_p.0``,
+``x_2d_p.{0,2,4,6}``), so MMAction2 checkpoints load with ``strict=True``. The
+sampling mask and ``bm_mask`` are constants regenerated from the config and are not
+saved; their keys in MMAction2 checkpoints (1.x: both, 0.x: ``sample_mask`` only)
+are shape-checked and dropped on load.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.structures import InstanceData
+
+from mmloc.registry import MODELS
+from mmloc.structures import output_duration_s
+from ..layers import (bm_bag_index, bm_dense_mask, bm_sparse_mask, bm_valid_mask,
+                      dense_bm_layer, fused_bm_conv3d)
+from ..utils import bmn_labels, post_processing
+
+
+def bmn_candidates(start: np.ndarray, end: np.ndarray, bm_cls: np.ndarray,
+                   bm_reg: np.ndarray) -> np.ndarray:
+    """Boundary candidates and score fusion of one video (spec §3.7), vectorised.
+
+    Args:
+        start, end: (T,) boundary probabilities.
+        bm_cls, bm_reg: (T(d), T(s)) classification / regression confidence maps.
+
+    Returns:
+        (K, 7) float64 rows ``[s/T, e/T, start[s], end[e], cls[d,s], reg[d,s], score]``
+        with ``e = s + d + 1 < T``, ``start`` index s a candidate start and e a
+        candidate end, in (d, s) row-major order; ``score`` is the float32
+        product ``start * end * cls * reg``.
+    """
+    T = start.shape[0]
+    start = np.asarray(start, dtype=np.float32)
+    end = np.asarray(end, dtype=np.float32)
+
+    def _bins(x: np.ndarray, forced: int) -> np.ndarray:
+        bins = np.zeros(T, dtype=bool)
+        bins[forced] = True
+        mid = x[1:-1]
+        peak = (mid > x[2:]) & (mid > x[:-2])
+        bins[1:-1] |= peak | (mid > 0.5 * x.max())
+        return bins
+
+    start_bins = _bins(start, 0)
+    end_bins = _bins(end, T - 1)
+    d, s = np.meshgrid(np.arange(T), np.arange(T), indexing='ij')
+    e = s + d + 1
+    ok = e < T
+    ok[ok] &= start_bins[s[ok]] & end_bins[e[ok]]
+    d, s, e = d[ok], s[ok], e[ok]
+    tmin_score, tmax_score = start[s], end[e]
+    cls = np.asarray(bm_cls, dtype=np.float32)[d, s]
+    reg = np.asarray(bm_reg, dtype=np.float32)[d, s]
+    score = tmin_score * tmax_score * cls * reg             # float32, same order as MMAction2
+    return np.stack([s / T, e / T, tmin_score, tmax_score, cls, reg, score],
+                    axis=1).astype(np.float64)
+
+
+@MODELS.register_module()
+class BMN(BaseModel):
+    """Boundary-Matching Network for temporal action proposal generation.
+
+    Args:
+        temporal_dim: T, feature positions per video.
+        boundary_ratio: context ratio of the BM sampling.
+        num_samples: N, bins per proposal in the BM layer.
+        num_samples_per_bin: P, interpolated points per bin.
+        feat_dim: C, input feature channels (divisible by 4).
+        soft_nms_alpha, soft_nms_low_threshold, soft_nms_high_threshold: Soft-NMS.
+        post_process_top_k: proposals kept per video.
+        feature_extraction_interval: frames per snippet, for output seconds.
+        loss_cls: config of the loss module (``BMNLoss``).
+        hidden_dim_1d, hidden_dim_2d, hidden_dim_3d: channel widths.
+        bm_layer: ``'fused'`` (sparse sampling fused with the Conv3d, default) or
+            ``'dense'`` (MMAction2's dense mask + Conv3d, for verification).
+        data_preprocessor, init_cfg: as in mmengine's ``BaseModel``.
+    """
+
+    def __init__(self,
+                 temporal_dim: int,
+                 boundary_ratio: float,
+                 num_samples: int,
+                 num_samples_per_bin: int,
+                 feat_dim: int,
+                 soft_nms_alpha: float,
+                 soft_nms_low_threshold: float,
+                 soft_nms_high_threshold: float,
+                 post_process_top_k: int,
+                 feature_extraction_interval: int = 16,
+                 loss_cls: dict = dict(type='BMNLoss'),
+                 hidden_dim_1d: int = 256,
+                 hidden_dim_2d: int = 128,
+                 hidden_dim_3d: int = 512,
+                 bm_layer: str = 'fused',
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if bm_layer not in ('fused', 'dense'):
+            raise ValueError(f"BMN: bm_layer must be 'fused' or 'dense', got {bm_layer!r}")
+        if feat_dim % 4 or hidden_dim_1d % 4:
+            raise ValueError(f'BMN: feat_dim ({feat_dim}) and hidden_dim_1d ({hidden_dim_1d}) '
+                             'must be divisible by 4 (grouped Conv1d with groups=4)')
+        self.tscale = temporal_dim
+        self.boundary_ratio = boundary_ratio
+        self.num_samples = num_samples
+        self.num_samples_per_bin = num_samples_per_bin
+        self.feat_dim = feat_dim
+        self.soft_nms_alpha = soft_nms_alpha
+        self.soft_nms_low_threshold = soft_nms_low_threshold
+        self.soft_nms_high_threshold = soft_nms_high_threshold
+        self.post_process_top_k = post_process_top_k
+        self.feature_extraction_interval = feature_extraction_interval
+        self.bm_layer = bm_layer
+        self.loss_cls = MODELS.build(loss_cls)
+        self.hidden_dim_1d = hidden_dim_1d
+        self.hidden_dim_2d = hidden_dim_2d
+        self.hidden_dim_3d = hidden_dim_3d
+
+        h1 = hidden_dim_1d
+        self.x_1d_b = nn.Sequential(
+            nn.Conv1d(feat_dim, h1, kernel_size=3, padding=1, groups=4), nn.ReLU(inplace=True),
+            nn.Conv1d(h1, h1, kernel_size=3, padding=1, groups=4), nn.ReLU(inplace=True))
+        self.x_1d_s = nn.Sequential(
+            nn.Conv1d(h1, h1, kernel_size=3, padding=1, groups=4), nn.ReLU(inplace=True),
+            nn.Conv1d(h1, 1, kernel_size=1), nn.Sigmoid())
+        self.x_1d_e = nn.Sequential(
+            nn.Conv1d(h1, h1, kernel_size=3, padding=1, groups=4), nn.ReLU(inplace=True),
+            nn.Conv1d(h1, 1, kernel_size=1), nn.Sigmoid())
+        self.x_1d_p = nn.Sequential(
+            nn.Conv1d(h1, h1, kernel_size=3, padding=1), nn.ReLU(inplace=True))
+        self.x_3d_p = nn.Sequential(
+            nn.Conv3d(h1, hidden_dim_3d, kernel_size=(num_samples, 1, 1)),
+            nn.ReLU(inplace=True))
+        self.x_2d_p = nn.Sequential(
+            nn.Conv2d(hidden_dim_3d, hidden_dim_2d, kernel_size=1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden_dim_2d, hidden_dim_2d, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden_dim_2d, hidden_dim_2d, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden_dim_2d, 2, kernel_size=1), nn.Sigmoid())
+
+        # Constants, rebuilt from the config and never saved (persistent=False).
+        self.register_buffer('bm_mask', torch.from_numpy(bm_valid_mask(temporal_dim)),
+                             persistent=False)
+        sparse = bm_sparse_mask(temporal_dim, num_samples, num_samples_per_bin, boundary_ratio)
+        if bm_layer == 'fused':
+            bags = bm_bag_index(sparse)
+            self.register_buffer('bm_table_rows', torch.from_numpy(bags.table_rows),
+                                 persistent=False)
+            self.register_buffer('bm_bag_offsets', torch.from_numpy(bags.bag_offsets),
+                                 persistent=False)
+            self.register_buffer('bm_bag_weights', torch.from_numpy(bags.bag_weights),
+                                 persistent=False)
+        else:
+            mask = bm_dense_mask(temporal_dim, num_samples, num_samples_per_bin,
+                                 boundary_ratio)
+            self.register_buffer('sample_mask', torch.from_numpy(mask), persistent=False)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _constant_shapes(self) -> dict:
+        T, N = self.tscale, self.num_samples
+        return {'sample_mask': (T, N * T * T), 'bm_mask': (T, T)}
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        # MMAction2 checkpoints carry the constant masks (1.x both, 0.x sample_mask only):
+        # check them against our config, then drop them; ours are regenerated.
+        for name, expected in self._constant_shapes().items():
+            key = prefix + name
+            if key in state_dict:
+                shape = tuple(state_dict[key].shape)
+                if shape != expected:
+                    raise ValueError(
+                        f'BMN checkpoint: {key} has shape {shape}, but the config '
+                        f'(temporal_dim={self.tscale}, num_samples={self.num_samples}) '
+                        f'expects {expected}; the checkpoint was trained with another '
+                        'temporal_dim / num_samples')
+                state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+
+    # ------------------------------------------------------------------ network
+    def _stack_inputs(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
+        x = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
+        if x.dim() != 3 or x.shape[1] != self.feat_dim or x.shape[2] != self.tscale:
+            raise ValueError(f'BMN: expected inputs of shape (B, {self.feat_dim}, {self.tscale}) '
+                             f'(feat_dim, temporal_dim), got {tuple(x.shape)}')
+        return x
+
+    def _forward(self, x: torch.Tensor) -> tuple:
+        """(B, C, T) -> ``bm`` (B, 2, T(d), T(s)), ``start`` (B, T), ``end`` (B, T)."""
+        base = self.x_1d_b(x)
+        start = self.x_1d_s(base).squeeze(1)
+        end = self.x_1d_e(base).squeeze(1)
+        feat = self.x_1d_p(base)
+        conv3d = self.x_3d_p[0]
+        if self.bm_layer == 'fused':
+            bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, self.bm_table_rows,
+                                 self.bm_bag_offsets, self.bm_bag_weights)
+            bm = self.x_3d_p[1](bm)
+        else:
+            bm = dense_bm_layer(feat, self.sample_mask, self.num_samples)
+            bm = self.x_3d_p(bm).squeeze(2)
+        bm = self.x_2d_p(bm)
+        return bm, start, end
+
+    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
+        x = self._stack_inputs(inputs)
+        if mode == 'tensor':
+            return self._forward(x)
+        if mode == 'loss':
+            return self.loss(x, data_samples)
+        if mode == 'predict':
+            return self.predict(x, data_samples)
+        raise RuntimeError(f"BMN: invalid mode {mode!r}; expected 'tensor', 'loss' or 'predict'")
+
+    # ------------------------------------------------------------------ train
+    def generate_labels(self, gt_bboxes: Sequence, device) -> tuple:
+        """Targets of a batch: ``gt_iou_map`` (B, T, T), ``gt_start``/``gt_end`` (B, T)."""
+        maps, starts, ends = [], [], []
+        for gt in gt_bboxes:
+            gt = gt.detach().cpu().numpy() if isinstance(gt, torch.Tensor) else np.asarray(gt)
+            iou_map, label_start, label_end = bmn_labels(gt, self.tscale)
+            maps.append(iou_map)
+            starts.append(label_start)
+            ends.append(label_end)
+        return tuple(torch.from_numpy(np.stack(a)).to(device) for a in (maps, starts, ends))
+
+    def loss(self, x: torch.Tensor, data_samples: Sequence) -> dict:
+        """``{'loss': total, 'tem': ..., 'pem_reg': ..., 'pem_cls': ...}``.
+
+        Only ``loss`` is optimised: mmengine sums the keys that contain "loss"; the
+        parts are detached and logged.
+        """
+        if data_samples is None or len(data_samples) != x.shape[0]:
+            raise ValueError('BMN.loss: one data sample with gt_instances.gt_bbox per input '
+                             'is required')
+        gt_bboxes = []
+        for sample in data_samples:
+            if not hasattr(sample, 'gt_instances') or 'gt_bbox' not in sample.gt_instances:
+                name = sample.metainfo.get('video_name', '?')
+                raise ValueError(f'BMN.loss: video {name}: data sample has no '
+                                 'gt_instances.gt_bbox (add GenerateLocalizationLabels and '
+                                 "keys=('gt_bbox',) to the training pipeline)")
+            gt_bboxes.append(sample.gt_instances.gt_bbox)
+        bm, start, end = self._forward(x)
+        gt_iou_map, gt_start, gt_end = self.generate_labels(gt_bboxes, x.device)
+        loss, tem, pem_reg, pem_cls = self.loss_cls(bm, start, end, gt_iou_map, gt_start,
+                                                    gt_end, self.bm_mask)
+        return dict(loss=loss, tem=tem.detach(), pem_reg=pem_reg.detach(),
+                    pem_cls=pem_cls.detach())
+
+    # ------------------------------------------------------------------ test
+    def predict(self, x: torch.Tensor, data_samples: Sequence) -> List:
+        """Proposals in seconds for every video of the batch.
+
+        Sets ``pred_instances = InstanceData(segments=(K, 2) float64 seconds,
+        scores=(K,) float64)`` on each data sample, sorted by score descending.
+        Needs ``duration_second`` and ``duration_frame`` in the metainfo.
+        """
+        if data_samples is None or len(data_samples) != x.shape[0]:
+            raise ValueError('BMN.predict: one data sample per input is required')
+        bm, start, end = self._forward(x)
+        bm = bm.detach().float().cpu().numpy()
+        start = start.detach().float().cpu().numpy()
+        end = end.detach().float().cpu().numpy()
+        for i, sample in enumerate(data_samples):
+            meta = sample.metainfo
+            missing = [k for k in ('duration_second', 'duration_frame') if k not in meta]
+            if missing:
+                raise ValueError(f"BMN.predict: video {meta.get('video_name', '?')}: metainfo "
+                                 f'lacks {missing} (add them to the meta_keys of '
+                                 'PackLocalizationInputs)')
+            rows = bmn_candidates(start[i], end[i], bm[i, 1], bm[i, 0])
+            duration_s = output_duration_s(meta['duration_second'], meta['duration_frame'],
+                                           self.feature_extraction_interval)
+            segments, scores = post_processing(rows, duration_s, self.soft_nms_alpha,
+                                               self.soft_nms_low_threshold,
+                                               self.soft_nms_high_threshold,
+                                               self.post_process_top_k)
+            sample.pred_instances = InstanceData(segments=torch.from_numpy(segments),
+                                                 scores=torch.from_numpy(scores))
+        return list(data_samples)

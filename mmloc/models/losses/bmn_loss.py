@@ -1,0 +1,116 @@
+"""BMN loss (spec §3.6): TEM (BLR on start/end) + PEM regression (MSE) + PEM classification.
+
+MMAction2's numbers are kept, quirks included (see ``pem_reg_loss``). The losses are
+computed in float32 even under autocast.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmloc.registry import MODELS
+from .binary_logistic_regression_loss import binary_logistic_regression_loss
+
+
+def bmn_tem_loss(pred_start: torch.Tensor, pred_end: torch.Tensor, gt_start: torch.Tensor,
+                 gt_end: torch.Tensor) -> torch.Tensor:
+    """``BLR(start, gt_start) + BLR(end, gt_end)``; all (B, T), counts over the batch."""
+    return binary_logistic_regression_loss(pred_start, gt_start) + \
+        binary_logistic_regression_loss(pred_end, gt_end)
+
+
+def pem_reg_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch.Tensor,
+                 high_temporal_iou_threshold: float = 0.7,
+                 low_temporal_iou_threshold: float = 0.3) -> torch.Tensor:
+    """Sampled MSE on the regression map, MMAction2 semantics.
+
+    Cells with IoU > high are all used; mid cells (low, high] and low cells
+    (0, low] (inside ``mask``) are sampled at random with rates ``n_high / n_mid`` and
+    ``n_high / n_low``. Parity quirks kept on purpose: the rates are not clamped and
+    have no zero guard, so when ``n_high > n_mid`` (or ``n_mid = 0``) *every* cell,
+    masked-out ones included, is selected; the weights (up to 3) are squared inside
+    ``mse(W*p, W*G)``; and the loss is NaN when no cell is selected.
+
+    Args:
+        pred_score: (B, T, T) predicted regression confidence.
+        gt_iou_map: (B, T, T) targets, already multiplied by ``mask``.
+        mask: (T, T) or (B, T, T) bm_mask.
+
+    Returns:
+        Scalar ``0.5 * sum((W*p - W*G)^2) / sum(W)``.
+    """
+    pred_score = pred_score.float()
+    gt_iou_map = gt_iou_map.float()
+    u_hmask = (gt_iou_map > high_temporal_iou_threshold).float()
+    u_mmask = ((gt_iou_map <= high_temporal_iou_threshold)
+               & (gt_iou_map > low_temporal_iou_threshold)).float()
+    u_lmask = ((gt_iou_map <= low_temporal_iou_threshold) & (gt_iou_map > 0.)).float()
+    u_lmask = u_lmask * mask
+    num_h = u_hmask.sum()
+    r_m = num_h / u_mmask.sum()
+    u_smmask = (u_mmask * torch.rand_like(gt_iou_map) > (1. - r_m)).float()
+    r_l = num_h / u_lmask.sum()
+    u_slmask = (u_lmask * torch.rand_like(gt_iou_map) > (1. - r_l)).float()
+    weights = u_hmask + u_smmask + u_slmask
+    loss = F.mse_loss(pred_score * weights, gt_iou_map * weights)
+    return 0.5 * loss * weights.numel() / weights.sum()
+
+
+def pem_cls_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch.Tensor,
+                 threshold: float = 0.9, ratio_range: tuple = (1.05, 21),
+                 eps: float = 1e-5) -> torch.Tensor:
+    """Balanced BCE on the classification map: positives ``G > threshold``,
+    negatives ``(G <= threshold) * mask``; ratio ``n_entries / n_pos`` clamped.
+
+    Args:
+        pred_score: (B, T, T) predicted classification confidence.
+        gt_iou_map: (B, T, T) targets (already masked by the caller in BMN).
+        mask: (T, T) or (B, T, T) bm_mask (may be soft).
+
+    Returns:
+        Scalar ``-sum(c1*log(p+eps)*pos + c0*log(1-p+eps)*neg) / n_entries``.
+    """
+    pred_score = pred_score.float()
+    gt_iou_map = gt_iou_map.float()
+    pmask = (gt_iou_map > threshold).float()
+    nmask = (gt_iou_map <= threshold).float() * mask
+    num_positive = torch.clamp(pmask.sum(), min=1.0)
+    num_entries = num_positive + nmask.sum()
+    ratio = torch.clamp(num_entries / num_positive, ratio_range[0], ratio_range[1])
+    coef_0 = 0.5 * ratio / (ratio - 1)
+    coef_1 = 0.5 * ratio
+    loss_pos = coef_1 * torch.log(pred_score + eps) * pmask
+    loss_neg = coef_0 * torch.log(1.0 - pred_score + eps) * nmask
+    return -(loss_pos + loss_neg).sum() / num_entries
+
+
+@MODELS.register_module()
+class BMNLoss(nn.Module):
+    """``weight_tem * TEM + weight_pem_reg * PEM_reg + weight_pem_cls * PEM_cls`` (1, 10, 1)."""
+
+    def forward(self, pred_bm: torch.Tensor, pred_start: torch.Tensor, pred_end: torch.Tensor,
+                gt_iou_map: torch.Tensor, gt_start: torch.Tensor, gt_end: torch.Tensor,
+                bm_mask: torch.Tensor, weight_tem: float = 1.0, weight_pem_reg: float = 10.0,
+                weight_pem_cls: float = 1.0) -> tuple:
+        """Compute the BMN loss.
+
+        Args:
+            pred_bm: (B, 2, T, T); channel 0 regression, channel 1 classification.
+            pred_start, pred_end: (B, T) boundary probabilities.
+            gt_iou_map: (B, T, T) max IoU per cell (unmasked).
+            gt_start, gt_end: (B, T) boundary targets.
+            bm_mask: (T, T) valid-cell mask.
+
+        Returns:
+            ``(loss, tem_loss, pem_reg_loss, pem_cls_loss)`` scalars.
+        """
+        bm_mask = bm_mask.to(torch.float32)
+        pred_bm_reg = pred_bm[:, 0].contiguous()
+        pred_bm_cls = pred_bm[:, 1].contiguous()
+        gt_iou_map = gt_iou_map.float() * bm_mask
+        pem_reg = pem_reg_loss(pred_bm_reg, gt_iou_map, bm_mask)
+        pem_cls = pem_cls_loss(pred_bm_cls, gt_iou_map, bm_mask)
+        tem = bmn_tem_loss(pred_start, pred_end, gt_start, gt_end)
+        loss = weight_tem * tem + weight_pem_reg * pem_reg + weight_pem_cls * pem_cls
+        return loss, tem, pem_reg, pem_cls
