@@ -1,0 +1,100 @@
+"""Boundary max pooling vs a loop emulation of AFSD's CUDA kernel, golden values (spec §8.2a),
+and the region formulas (spec §8.2b)."""
+import numpy as np
+import pytest
+import torch
+
+from mmloc.models.afsd import boundary_max_pooling, frame_regions, level_regions
+
+
+def loop_pooling(x, seg):
+    """Kernel emulation: C truncation, clamp, inclusive max; grad to the first arg-max."""
+    x = np.asarray(x, np.float64)
+    seg = np.asarray(seg, np.float64)
+    b_, c_, t_ = x.shape
+    k_ = seg.shape[1]
+    y = np.zeros((b_, c_, k_))
+    arg = np.zeros((b_, c_, k_), np.int64)
+    for b in range(b_):
+        for c in range(c_):
+            h = c // (c_ // 2)
+            for k in range(k_):
+                lo = min(max(int(seg[b, k, 2 * h]), 0), t_ - 1)
+                hi = min(max(int(seg[b, k, 2 * h + 1]), 0), t_ - 1)
+                best, best_i = x[b, c, lo], lo
+                for t in range(lo + 1, hi + 1):
+                    if x[b, c, t] > best:
+                        best, best_i = x[b, c, t], t
+                y[b, c, k], arg[b, c, k] = best, best_i
+    return y, arg
+
+
+def loop_grad(x_shape, arg, grad_out):
+    g = np.zeros(x_shape)
+    b_, c_, k_ = arg.shape
+    for b in range(b_):
+        for c in range(c_):
+            for k in range(k_):
+                g[b, c, arg[b, c, k]] += grad_out[b, c, k]
+    return g
+
+
+X = torch.tensor([[[0, 5, 1, 3, 2, 4], [6, 0, 2, 7, 1, 3], [1, 2, 9, 0, 4, 8],
+                   [3, 1, 0, 2, 5, 7]]], dtype=torch.float32)
+SEG = torch.tensor([[[0, 2, 3, 5], [-2, 0, 4, 9], [1.7, 3.9, 2, 2]]])
+
+
+def test_golden_forward_and_gradient():
+    x = X.clone().requires_grad_(True)
+    y = boundary_max_pooling(x, SEG)
+    assert y.tolist() == [[[5, 0, 5], [6, 6, 7], [8, 8, 9], [7, 7, 0]]]
+    y.sum().backward()
+    assert x.grad.tolist() == [[[1, 2, 0, 0, 0, 0], [2, 0, 0, 1, 0, 0], [0, 0, 1, 0, 0, 2],
+                                [0, 0, 1, 0, 0, 2]]]
+
+
+def test_reversed_window_reads_lo():
+    x = torch.arange(12, dtype=torch.float32).view(1, 2, 6)
+    y = boundary_max_pooling(x, torch.tensor([[[3, 1, 5, 2]]], dtype=torch.float32))
+    assert y.tolist() == [[[3], [11]]]
+
+
+@pytest.mark.parametrize('t,k', [(16, 5), (7, 7), (32, 3)])
+def test_matches_loop_reference_forward_and_grad(t, k):
+    rng = np.random.default_rng(t * 10 + k)
+    # Integer-valued features create ties, exercising the first-arg-max rule.
+    x_np = rng.integers(0, 6, size=(2, 6, t)).astype(np.float32)
+    seg_np = rng.uniform(-3, t + 3, size=(2, k, 4)).astype(np.float32)
+    x = torch.from_numpy(x_np).requires_grad_(True)
+    y = boundary_max_pooling(x, torch.from_numpy(seg_np))
+    y_ref, arg = loop_pooling(x_np, seg_np)
+    np.testing.assert_array_equal(y.detach().numpy(), y_ref)
+    grad_out = rng.normal(size=y_ref.shape)
+    y.backward(torch.from_numpy(grad_out).float())
+    np.testing.assert_allclose(x.grad.numpy(), loop_grad(x_np.shape, arg, grad_out), rtol=1e-6)
+
+
+def test_gradcheck():
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 10, dtype=torch.float64, requires_grad=True)  # no ties
+    seg = torch.tensor([[[0, 3, 5, 9], [2.5, 2.5, 8, 4], [-1, 12, 1, 6]]], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda v: boundary_max_pooling(v, seg), (x,))
+
+
+def test_bad_shapes_raise():
+    with pytest.raises(ValueError, match='even'):
+        boundary_max_pooling(torch.zeros(1, 3, 5), torch.zeros(1, 2, 4))
+    with pytest.raises(ValueError, match='segments'):
+        boundary_max_pooling(torch.zeros(1, 4, 5), torch.zeros(1, 2, 3))
+
+
+def test_regions_golden():
+    # (level, t_i, j, (l, r)) -> seg, fseg at L = 256 (spec §8.2b)
+    cases = [(64, 10, (20, 28), [4, 8, 14, 18], [17, 34, 58, 75]),
+             (64, 10, (2, 2), [8, 10, 10, 12], [39, 41, 43, 45]),
+             (8, 3, (40, 100), [1, 3, 5, 7], [58, 107, 177, 226])]
+    for t, j, lr, seg, fseg in cases:
+        loc = torch.zeros(1, t, 2)
+        loc[0, j] = torch.tensor(lr, dtype=torch.float32)
+        assert level_regions(loc, 256)[0, j].tolist() == seg
+        assert frame_regions(loc, 256)[0, j].tolist() == fseg
