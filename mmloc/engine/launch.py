@@ -10,16 +10,15 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-# Top-level keys mmengine's Runner (and our tools) understand.
-KNOWN_TOP_LEVEL_KEYS = {
-    '_base_', 'default_scope', 'model', 'work_dir', 'train_dataloader', 'val_dataloader',
+# Top-level keys that mmengine's Runner reads. A config may define any other variable
+# (data_root_val, feat_dim, ...), so only near-misses of these are treated as typos.
+RUNNER_KEYS = {
+    'default_scope', 'model', 'work_dir', 'train_dataloader', 'val_dataloader',
     'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper',
     'param_scheduler', 'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks',
     'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor',
-    'log_level', 'visualizer', 'vis_backends', 'randomness', 'experiment_name', 'cfg',
-    'runner_type', 'dataset_type', 'data_root', 'ann_file_train', 'ann_file_val',
-    'ann_file_test', 'data_prefix', 'train_pipeline', 'val_pipeline', 'test_pipeline',
-    'compile', 'strategy', 'model_wrapper_cfg',
+    'log_level', 'visualizer', 'randomness', 'experiment_name', 'runner_type',
+    'model_wrapper_cfg',
 }
 
 
@@ -35,9 +34,9 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     for key in cfg.keys():
-        if key in KNOWN_TOP_LEVEL_KEYS or key.startswith('_'):
+        if key in RUNNER_KEYS or key.startswith('_'):
             continue
-        close = difflib.get_close_matches(key, KNOWN_TOP_LEVEL_KEYS, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
         if close:
             raise KeyError(f'{path}: unknown top-level config key "{key}"; did you mean '
                            f'"{close[0]}"?')

@@ -1,0 +1,89 @@
+"""One-call inference: build a localizer from config + checkpoint, run it on features."""
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from mmloc.datasets.transforms import read_feature_file, resample_feature
+from mmloc.registry import MODELS
+from mmloc.structures import LocalizationDataSample
+from mmloc.utils import register_all_modules
+
+
+def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
+                   device: str = 'cpu', cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build the model of ``config`` and load ``checkpoint`` strictly.
+
+    Args:
+        config: config file path or :class:`Config`.
+        checkpoint: mmloc or MMAction2 (0.x / 1.x) checkpoint; None keeps random weights.
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
+    """
+    register_all_modules()
+    cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def _temporal_dim(model) -> int:
+    for name in ('tscale', 'temporal_dim'):
+        if hasattr(model, name):
+            return int(getattr(model, name))
+    raise TypeError(f'{type(model).__name__}: cannot tell the temporal window of this model')
+
+
+@torch.no_grad()
+def inference_localizer(model, features: Union[str, np.ndarray], duration_s: Optional[float] = None,
+                        fps: Optional[float] = None, frames_per_snippet: int = 16,
+                        video_name: str = 'v_input') -> List[dict]:
+    """Proposals of one video, in seconds.
+
+    Args:
+        model: from :func:`init_localizer`.
+        features: a feature file (``.csv`` with header or ``.npy``) or an array (L, C), one
+            row per snippet covering the whole video. L may differ from the model's window:
+            the sequence is resampled to it (spec §1.1 rule).
+        duration_s: video length in seconds. If None it is ``L * frames_per_snippet / fps``.
+
+    Returns:
+        ``[{'score': float, 'segment': [start_s, end_s]}, ...]`` sorted by score.
+    """
+    feat = read_feature_file(features) if isinstance(features, (str, os.PathLike)) \
+        else np.asarray(features, dtype=np.float32)
+    if feat.ndim != 2:
+        raise ValueError(f'features: expected (L, C), got shape {feat.shape}')
+    temporal_dim = _temporal_dim(model)
+    feat_dim = getattr(model, 'feat_dim', feat.shape[1])
+    if feat.shape[1] != feat_dim:
+        raise ValueError(f'{features if isinstance(features, str) else "features"}: expected '
+                         f'{feat_dim} feature columns, got {feat.shape[1]}')
+    if duration_s is None:
+        if fps is None:
+            raise ValueError('give duration_s, or fps (with frames_per_snippet) to map the '
+                             'proposals back to seconds')
+        duration_s = feat.shape[0] * frames_per_snippet / fps
+    if feat.shape[0] != temporal_dim:
+        feat = resample_feature(feat, temporal_dim)
+    sample = LocalizationDataSample()
+    # duration_frame a multiple of the extraction interval: outputs scale by duration_s exactly
+    interval = getattr(model, 'feature_extraction_interval', 16)
+    sample.set_metainfo(dict(video_name=video_name, duration_second=float(duration_s),
+                             duration_frame=interval * temporal_dim,
+                             feature_frame=interval * temporal_dim))
+    device = next(model.parameters()).device
+    inputs = [torch.from_numpy(np.ascontiguousarray(feat.T)).to(device)]
+    pred = model(inputs, [sample], mode='predict')[0].pred_instances
+    segments = pred.segments.cpu().numpy() if hasattr(pred.segments, 'cpu') else pred.segments
+    scores = pred.scores.cpu().numpy() if hasattr(pred.scores, 'cpu') else pred.scores
+    return [{'score': float(s), 'segment': [float(a), float(b)]}
+            for (a, b), s in zip(segments, scores)]
