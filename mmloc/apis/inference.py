@@ -9,7 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
-from mmloc.datasets.transforms import read_feature_file, resample_feature
+from mmloc.datasets.transforms.loading import read_feature_file
+from mmloc.datasets.transforms.resample import resample_feature
 from mmloc.registry import MODELS
 from mmloc.structures import LocalizationDataSample
 from mmloc.utils import register_all_modules
