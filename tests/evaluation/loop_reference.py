@@ -16,6 +16,14 @@ def scalar_iou(a, b):
     return inter / union
 
 
+def official_segment_iou(a, b):
+    """IoU as the official ``segment_iou``: 0/0 gives NaN (no guard), kept on purpose."""
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = (b[1] - b[0]) + (a[1] - a[0]) - inter
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.float64(inter) / np.float64(union)
+
+
 def loop_ar_an(ground_truth, proposals, max_avg_proposals=100,
                thresholds=np.linspace(0.5, 0.95, 10)):
     """ground_truth {vid: [[s, e], ...]}, proposals {vid: [[s, e, score], ...]}."""
@@ -91,7 +99,7 @@ def loop_ap_one_class(gt, preds, thresholds):
                 fp[ti][pi] = 1
             continue
         rows = gt_by_video[vid]
-        ious = np.array([scalar_iou((s, e), (gs, ge)) for _, gs, ge in rows])
+        ious = np.array([official_segment_iou((s, e), (gs, ge)) for _, gs, ge in rows])
         ranked = ious.argsort()[::-1]
         for ti, thr in enumerate(thresholds):
             for j in ranked:

@@ -83,6 +83,16 @@ def test_hand_computed_ap():
     assert loop_interpolated_ap([1.0, 0.5], [0.5, 0.5]) == 0.5
 
 
+def test_zero_union_is_a_match_as_in_the_official_code():
+    # official segment_iou: 0/0 = NaN, visited first and never "< t": a true positive
+    gt = {'v': (np.array([[5.0, 5.0], [0.0, 10.0]]), np.array([0, 0]))}
+    preds = {'v': (np.array([[7.0, 7.0], [0.0, 10.0]]), np.array([0.9, 0.8]), np.array([0, 0]))}
+    out = compute_detection_map(gt, preds, 1, [0.5, 0.95])
+    np.testing.assert_array_equal(out['ap'], [[1.0, 1.0]])
+    ref_ap, _, _ = loop_detection_map(gt, preds, 1, [0.5, 0.95])
+    np.testing.assert_array_equal(ref_ap, [[1.0, 1.0]])
+
+
 def test_classes_without_gt_or_predictions():
     gt = {'v': (np.array([[0.0, 10.0]]), np.array([1]))}
     preds = {'v': (np.array([[0.0, 10.0]]), np.array([0.5]), np.array([0]))}

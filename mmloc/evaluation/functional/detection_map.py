@@ -10,7 +10,8 @@ Same numbers as the official ActivityNet detection evaluator
   ``np.argsort(iou)[::-1]`` order: at each threshold it takes the first GT with IoU >= t that is
   not yet taken (true positive) and is a false positive otherwise; a video without GT of that
   class makes it a false positive at every threshold;
-* IoU in float64; ``precision = tp / (tp + fp)``, ``recall = tp / num_gt`` from float64 cumulative
+* IoU in float64 (a zero union, e.g. two zero-length segments, is a match at every
+  threshold, as the official 0/0 = NaN is); ``precision = tp / (tp + fp)``, ``recall = tp / num_gt`` from float64 cumulative
   sums, and VOC-2011 interpolated AP (``[0, p, 0]`` / ``[0, r, 1]`` padding, precision made
   monotone from the right, sum over recall changes);
 * a class with GT but no prediction has AP 0; the mean is over the classes that have GT (the
@@ -25,7 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .temporal_iou import pairwise_temporal_iou
+from .temporal_iou import pairwise_intersection, pairwise_temporal_iou
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -42,6 +43,20 @@ def interpolated_average_precision(precision: np.ndarray, recall: np.ndarray) ->
     mprec = np.maximum.accumulate(mprec[::-1])[::-1]
     idx = np.where(mrec[1:] != mrec[:-1])[0] + 1
     return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
+
+
+def _official_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """(P, G) float64 IoU, where a zero union (e.g. two zero-length segments) gives ``+inf``.
+
+    The official ``segment_iou`` divides 0 by 0 there; the NaN sorts first in its visiting
+    order and passes every ``iou < t`` test, so such a pair is a match at every threshold.
+    ``+inf`` reproduces both effects.
+    """
+    iou = pairwise_temporal_iou(pred, gt)
+    union = ((pred[:, 1] - pred[:, 0])[:, None] + (gt[:, 1] - gt[:, 0])[None, :]
+             - pairwise_intersection(pred, gt))
+    iou[union == 0] = np.inf
+    return iou
 
 
 def _flatten(mapping: Mapping, n_fields: int, what: str):
@@ -134,8 +149,8 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
         vi = vid_index[v]
         if n and gt_count[vi]:
             s = gt_start[vi]
-            m = pairwise_temporal_iou(pr_seg[pr_start[vi]:pr_start[vi] + n],
-                                      gt_seg[s:s + gt_count[vi]])
+            m = _official_iou(pr_seg[pr_start[vi]:pr_start[vi] + n],
+                              gt_seg[s:s + gt_count[vi]])
             iou_off[vi] = off
             chunks.append(m.ravel())
             off += m.size

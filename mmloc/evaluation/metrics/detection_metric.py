@@ -1,0 +1,167 @@
+"""``DetectionMetric``: detection mAP (``--eval mAP``), ActivityNet or THUMOS14 protocol."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from mmloc.registry import METRICS
+
+from ..formats import write_results
+from ..functional.detection_map import PROTOCOL_TIOU_THRESHOLDS, compute_detection_map
+from .anet_metric import _to_numpy, video_id_from_name
+
+
+def resolve_tiou_thresholds(protocol: str = 'anet', tiou_thresholds=None) -> np.ndarray:
+    """Explicit thresholds win; else the protocol's (anet 0.5:0.05:0.95, thumos14 0.3:0.1:0.7)."""
+    if tiou_thresholds is not None:
+        thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
+        if thr.size == 0:
+            raise ValueError('tiou_thresholds is empty')
+        return thr
+    if protocol not in PROTOCOL_TIOU_THRESHOLDS:
+        raise ValueError(f"protocol must be one of {sorted(PROTOCOL_TIOU_THRESHOLDS)}, got {protocol!r}")
+    return PROTOCOL_TIOU_THRESHOLDS[protocol]
+
+
+def map_metrics(result: dict, thresholds: np.ndarray) -> dict:
+    """``{'mAP@0.50': ..., ..., 'average_mAP': ...}`` from :func:`compute_detection_map`."""
+    metrics = OrderedDict((f'mAP@{t:.2f}', float(v)) for t, v in zip(thresholds, result['mAP']))
+    metrics['average_mAP'] = float(result['average_mAP'])
+    return metrics
+
+
+def label_indices(labels, index: Mapping[str, int], where: str) -> np.ndarray:
+    """Class names (or ints) -> int indices; unknown names raise naming ``where``."""
+    out = np.empty(len(labels), dtype=np.int64)
+    for i, lab in enumerate(labels):
+        if isinstance(lab, (int, np.integer)):
+            out[i] = int(lab)
+        elif lab in index:
+            out[i] = index[lab]
+        else:
+            raise KeyError(f'{where}: unknown class name {lab!r}')
+    return out
+
+
+def detection_map_from_files(results_file, ann_file, subset: str | None = None, blocked=None,
+                             protocol: str = 'anet', tiou_thresholds=None,
+                             score_order: str = 'official') -> dict:
+    """mAP of a detection results file (ours or the official submission) against a GT file.
+
+    Classes are the GT labels in order of first appearance (the official class index); a
+    predicted label unknown to the GT raises ``KeyError`` (as the official code).
+    """
+    from ..formats import (align_results_to_gt, class_names_from_gt, read_blocked,
+                           read_ground_truth, read_results)
+    if isinstance(blocked, str) or hasattr(blocked, '__fspath__'):
+        blocked = read_blocked(blocked)
+    gt = read_ground_truth(ann_file, subset=subset, blocked=blocked)
+    results = align_results_to_gt(
+        read_results(results_file, require_label=True, blocked=blocked), gt)
+    classes = class_names_from_gt(gt)
+    index = {c: i for i, c in enumerate(classes)}
+    thr = resolve_tiou_thresholds(protocol, tiou_thresholds)
+    gt_arr = {vid: (r['segments'], label_indices(r['labels'], index, f'{ann_file}: video {vid}'))
+              for vid, r in gt.items()}
+    pr_arr = {vid: (r['segments'], r['scores'],
+                    label_indices(r['labels'], index, f'{results_file}: video {vid}'))
+              for vid, r in results.items()}
+    out = compute_detection_map(gt_arr, pr_arr, len(classes), thr, score_order)
+    return map_metrics(out, thr)
+
+
+@METRICS.register_module()
+class DetectionMetric(BaseMetric):
+    """Temporal detection mAP, computed as the official ActivityNet evaluator does.
+
+    Args:
+        protocol: ``'anet'`` (tIoU 0.5:0.05:0.95) or ``'thumos14'`` (0.3, 0.4, 0.5, 0.6, 0.7).
+        tiou_thresholds: explicit thresholds (override ``protocol``).
+        classes: class names; index ``i`` is label ``i`` of ``pred_instances.labels``.
+            Defaults to ``dataset_meta['classes']``. Needed when GT labels are names.
+        label_map: ``{name: index}`` alternative to ``classes``.
+        out_file: when set, detections are written there (results.json layout with
+            ``label`` = class name when known, else the index).
+        score_order: ``'official'`` or ``'stable'`` (MMAction2's tie order).
+
+    GT comes from each sample's ``annotations`` (``{'segment': [s, e] seconds, 'label'}``,
+    label a name or an int); predictions from ``pred_instances`` (``segments`` seconds,
+    ``scores``, ``labels`` int). Both go to ``self.results`` (gathered across ranks). Keys:
+    ``mAP@<t>`` (two decimals) and ``average_mAP``.
+    """
+
+    def __init__(self, protocol: str = 'anet', tiou_thresholds=None, classes=None,
+                 label_map: dict | None = None, out_file: str | None = None,
+                 score_order: str = 'official', collect_device: str = 'cpu',
+                 prefix: str | None = None, collect_dir: str | None = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        self.tiou_thresholds = resolve_tiou_thresholds(protocol, tiou_thresholds)
+        if score_order not in ('official', 'stable'):
+            raise ValueError(f"score_order must be 'official' or 'stable', got {score_order!r}")
+        self.classes = list(classes) if classes is not None else None
+        self.label_map = dict(label_map) if label_map is not None else None
+        self.out_file = out_file
+        self.score_order = score_order
+
+    def _class_index(self) -> dict | None:
+        if self.label_map is not None:
+            return self.label_map
+        classes = self.classes
+        if classes is None and self.dataset_meta:
+            classes = self.dataset_meta.get('classes')
+        return None if classes is None else {c: i for i, c in enumerate(classes)}
+
+    def process(self, data_batch: Any, data_samples: Sequence) -> None:
+        for sample in data_samples:
+            if hasattr(sample, 'to_dict'):
+                sample = sample.to_dict()
+            name = sample.get('video_name')
+            if name is None or 'annotations' not in sample:
+                raise KeyError(f'DetectionMetric: data sample {name}: needs "video_name" and '
+                               '"annotations" in its metainfo (meta_keys of the pack transform)')
+            pred = sample.get('pred_instances')
+            if pred is None or not all(k in pred for k in ('segments', 'scores', 'labels')):
+                raise KeyError(f'DetectionMetric: video {name}: pred_instances needs '
+                               '"segments" (seconds), "scores" and "labels"')
+            anns = sample['annotations']
+            self.results.append(dict(
+                video_id=video_id_from_name(name),
+                gt_segments=np.asarray([a['segment'] for a in anns], np.float64).reshape(-1, 2),
+                gt_labels=[a['label'] for a in anns],
+                segments=_to_numpy(pred['segments']).reshape(-1, 2),
+                scores=_to_numpy(pred['scores']).reshape(-1),
+                labels=_to_numpy(pred['labels'], np.int64).reshape(-1)))
+
+    def compute_metrics(self, results: list) -> dict:
+        videos = OrderedDict()
+        for res in results:
+            videos.setdefault(res['video_id'], res)
+        index = self._class_index()
+        if index is None:
+            all_labels = [lab for r in videos.values() for lab in r['gt_labels']]
+            if any(not isinstance(lab, (int, np.integer)) for lab in all_labels):
+                raise ValueError('DetectionMetric: GT labels are class names; pass `classes` or '
+                                 '`label_map`, or set dataset_meta["classes"]')
+            num_classes = max(
+                [int(x) + 1 for x in all_labels] +
+                [int(r['labels'].max()) + 1 for r in videos.values() if r['labels'].size])
+        else:
+            num_classes = max(index.values()) + 1
+        names = {i: c for c, i in index.items()} if index else {}
+        if self.out_file:
+            write_results(self.out_file, {vid: dict(
+                segments=r['segments'], scores=r['scores'],
+                labels=[names.get(int(x), int(x)) for x in r['labels']])
+                for vid, r in videos.items()})
+            MMLogger.get_current_instance().info(f'DetectionMetric: detections written to {self.out_file}')
+        gt = {vid: (r['gt_segments'],
+                    label_indices(r['gt_labels'], index or {}, f'video {vid} annotations'))
+              for vid, r in videos.items()}
+        preds = {vid: (r['segments'], r['scores'], r['labels']) for vid, r in videos.items()}
+        out = compute_detection_map(gt, preds, num_classes, self.tiou_thresholds,
+                                    self.score_order)
+        return dict(map_metrics(out, self.tiou_thresholds))

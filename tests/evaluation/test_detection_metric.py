@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from mmloc.evaluation.metrics import DetectionMetric
+from mmloc.registry import METRICS
+from mmloc.structures import LocalizationDataSample
+from loop_reference import loop_detection_map
+
+CLASSES = ['jump', 'run', 'swim']
+
+
+def _samples(seed=0, n=8):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        g = int(rng.integers(1, 4))
+        gt = np.sort(rng.uniform(0, 60, (g, 2)), 1)
+        glab = rng.integers(0, 3, g)
+        p = int(rng.integers(3, 12))
+        segs = np.sort(rng.uniform(0, 60, (p, 2)), 1)
+        k = min(g, p)
+        segs[:k] = gt[:k] + rng.normal(0, 2, (k, 2))
+        labs = rng.integers(0, 3, p)
+        labs[:k] = glab[:k]
+        ds = LocalizationDataSample(metainfo=dict(
+            video_name=f'v_{i}', annotations=[{'segment': s.tolist(), 'label': CLASSES[c]}
+                                              for s, c in zip(gt, glab)]))
+        ds.pred_instances = InstanceData(segments=torch.tensor(segs),
+                                         scores=torch.tensor(rng.random(p)),
+                                         labels=torch.tensor(labs))
+        out.append(ds)
+    return out
+
+
+@pytest.mark.parametrize('protocol', ['anet', 'thumos14'])
+def test_detection_metric_matches_loop(tmp_path, protocol):
+    samples = _samples()
+    metric = METRICS.build(dict(type='DetectionMetric', protocol=protocol, classes=CLASSES,
+                                out_file=str(tmp_path / 'det.json')))
+    metric.process(None, [s.to_dict() for s in samples])
+    res = metric.evaluate(len(samples))
+    thr = metric.tiou_thresholds
+    gt = {s.video_name: (np.array([a['segment'] for a in s.annotations]),
+                         np.array([CLASSES.index(a['label']) for a in s.annotations]))
+          for s in samples}
+    preds = {s.video_name: (s.pred_instances.segments.numpy(), s.pred_instances.scores.numpy(),
+                            s.pred_instances.labels.numpy()) for s in samples}
+    _, ref_map, ref_avg = loop_detection_map(gt, preds, 3, thr)
+    keys = [f'mAP@{t:.2f}' for t in thr]
+    assert list(res) == keys + ['average_mAP']
+    np.testing.assert_allclose([res[k] for k in keys], ref_map, atol=1e-9)
+    assert res['average_mAP'] == pytest.approx(ref_avg, abs=1e-9)
+    if protocol == 'thumos14':
+        assert keys == ['mAP@0.30', 'mAP@0.40', 'mAP@0.50', 'mAP@0.60', 'mAP@0.70']
+    item = json.loads((tmp_path / 'det.json').read_text())['results']['0'][0]
+    assert item['label'] in CLASSES and set(item) == {'score', 'segment', 'label'}
+
+
+def test_detection_metric_needs_class_names():
+    samples = _samples(n=2)
+    metric = DetectionMetric()
+    metric.process(None, [s.to_dict() for s in samples])
+    with pytest.raises(ValueError, match='classes'):
+        metric.compute_metrics(metric.results)
+    metric = DetectionMetric(classes=['jump'])
+    metric.process(None, [s.to_dict() for s in samples])
+    with pytest.raises(KeyError, match="unknown class name"):
+        metric.compute_metrics(metric.results)
+    with pytest.raises(ValueError, match='protocol'):
+        DetectionMetric(protocol='voc')
