@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from mmloc.evaluation.functional.temporal_iou import pairwise_temporal_iou
 from mmloc.registry import DATASETS
@@ -314,6 +315,8 @@ class _SSNBase(BaseDataset):
         self.video_centric = video_centric
         self.aug_ratio = tuple(aug_ratio)
         self._given_reg_constants = reg_normalize_constants
+        self._init_kwargs = dict(kwargs, data_prefix=data_prefix, filter_gt=filter_gt,
+                                 assigner=assigner, sampler=sampler, aug_ratio=aug_ratio)
         # None: the global numpy RNG (mmengine seeds it per dataloader worker).
         self._rng = np.random if seed is None else np.random.default_rng(seed)
         super().__init__(ann_file=ann_file, pipeline=list(pipeline),
@@ -332,13 +335,22 @@ class _SSNBase(BaseDataset):
             infos = [v for v in infos if len(v['gt_segments'])]
         if not infos:
             raise ValueError(f'{self.ann_file}: no video left (videos without GT are dropped)')
-        if self._given_reg_constants is not None:
-            consts = np.asarray(self._given_reg_constants, np.float64).reshape(2, 2)
+        given = self._given_reg_constants
+        if isinstance(given, dict):
+            # e.g. dict(ann_file=TRAIN_FILE[, subset=...]): the training set's constants,
+            # avoiding 0.x's test-file constants (spec §8 #21).
+            args = dict(getattr(self, '_own_kwargs', {}), **self._init_kwargs)
+            args.update(given, pipeline=[], test_mode=False, reg_normalize_constants=None)
+            consts = type(self)(**args).reg_norm_consts
+        elif given is not None:
+            consts = np.asarray(given, np.float64).reshape(2, 2)
         else:
             # Parity with 0.x: constants from this dataset's own positives (spec §8 #21:
             # at test time pass the training constants instead).
             consts = regression_constants(infos)
         self.reg_norm_consts = consts
+        print_log(f'{self.ann_file}: SSN regression constants [[mean_loc, mean_size], '
+                  f'[std_loc, std_size]] = {consts.round(6).tolist()}', logger='current')
         std = np.where(consts[1] > 0, consts[1], 1.0)
         for v in infos:
             v['reg_norm_consts'] = consts
@@ -406,13 +418,15 @@ class SSNDataset(_SSNBase):
         fps: frames per second used to express outputs in seconds (the denormalised
             list writes fps 1; THUMOS14 rawframes are 30 fps).
         assigner / sampler: thresholds and per-video counts (defaults of spec §5.2).
-        reg_normalize_constants: ``[[mean_loc, mean_size], [std_loc, std_size]]``; None
-            computes them from this file (0.x behaviour).
+        reg_normalize_constants: ``[[mean_loc, mean_size], [std_loc, std_size]]``; a dict
+            of dataset arguments (e.g. ``dict(ann_file=TRAIN_LIST)``) computes them from that
+            training set; None computes them from this file (0.x behaviour, spec §8 #21).
         filter_gt: drop videos without GT (forced when training).
     """
 
     def __init__(self, ann_file: str, fps: float = 30.0, **kwargs):
         self.fps = float(fps)
+        self._own_kwargs = dict(fps=fps)
         super().__init__(ann_file=ann_file, **kwargs)
 
     def load_video_infos(self) -> List[dict]:
@@ -446,18 +460,25 @@ class SSNFeatureDataset(_SSNBase):
         subset: keep only records whose ``subset`` equals it (None keeps all).
         proposal_file: optional TAG list in frames; else sliding windows of
             ``window_frames`` (frames) with stride ``window_stride`` × length.
+        ignore_labels: GT labels skipped (THUMOS14's ``Ambiguous``).
     """
 
     def __init__(self, ann_file: str, class_names: Sequence[str] = THUMOS14_CLASSES,
                  subset: Optional[str] = None, proposal_file: Optional[str] = None,
                  window_frames: Sequence[int] = (16, 32, 64, 128, 256, 512),
-                 window_stride: float = 0.25, feature_ext: str = '.npy', **kwargs):
+                 window_stride: float = 0.25, feature_ext: str = '.npy',
+                 ignore_labels: Sequence[str] = ('Ambiguous', ), **kwargs):
         self.class_names = tuple(class_names)
+        self.ignore_labels = tuple(ignore_labels)
         self.subset = subset
         self.proposal_file = proposal_file
         self.window_frames = tuple(window_frames)
         self.window_stride = float(window_stride)
         self.feature_ext = feature_ext
+        self._own_kwargs = dict(class_names=class_names, subset=subset,
+                                proposal_file=proposal_file, window_frames=window_frames,
+                                window_stride=window_stride, feature_ext=feature_ext,
+                                ignore_labels=ignore_labels)
         super().__init__(ann_file=ann_file, **kwargs)
 
     def _label(self, vid: str, i: int, ann: dict) -> int:
@@ -489,6 +510,8 @@ class SSNFeatureDataset(_SSNBase):
             num_frames = int(rec.get('duration_frame', round(float(rec['duration_second']) * fps)))
             gt_rows = []
             for i, ann in enumerate(rec['annotations']):
+                if ann.get('class', ann.get('label')) in self.ignore_labels:
+                    continue
                 s, e = (float(x) for x in ann['segment'])
                 gt_rows.append([self._label(vid, i, ann), round(s * fps), round(e * fps)])
             gt_rows = np.asarray(gt_rows, np.float64).reshape(-1, 3)

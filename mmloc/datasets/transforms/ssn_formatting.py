@@ -4,9 +4,10 @@
     train: ``labels`` (P,) 1-based (0 = background), ``types`` (P,) 0/1/2,
     ``reg_targets`` (P, 2) normalised, ``scale_factors`` (P, 2).
     test: ``segments`` (P, 2) relative [0, 1], ``ticks`` (P, 4) int, ``scale_factors`` (P, 2).
-metainfo: ``video_id``, ``total_frames``, ``fps``, ``duration_second``,
-    ``reg_norm_consts`` (2, 2), and the ground truth for the detection metric:
-    ``gt_segments`` (G, 2) **seconds** and ``gt_labels`` (G,) **0-based** class ids.
+metainfo: ``video_id`` (= ``video_name``), ``total_frames``, ``fps``, ``duration_second``,
+    ``reg_norm_consts`` (2, 2), and the ground truth for ``DetectionMetric``:
+    ``annotations`` = ``[{'segment': [start_s, end_s], 'label': class_id}]`` with **0-based**
+    class ids and seconds ``frame / total_frames * duration_second``.
 """
 from __future__ import annotations
 
@@ -41,10 +42,13 @@ class PackSSNInputs:
         n = float(results['total_frames'])
         duration_s = float(results['duration_second'])
         gt = np.asarray(results['gt_segments'], np.float64).reshape(-1, 2)
+        labels = np.asarray(results['gt_labels'], np.int64) - 1
+        annotations = [dict(segment=[float(s), float(e)], label=int(c))
+                       for (s, e), c in zip(gt / n * duration_s, labels)]
         sample.set_metainfo(dict(
-            video_id=results['video_id'], total_frames=int(results['total_frames']),
-            fps=float(results['fps']), duration_second=duration_s,
+            video_id=results['video_id'], video_name=results['video_id'],
+            total_frames=int(results['total_frames']), fps=float(results['fps']),
+            duration_second=duration_s,
             reg_norm_consts=np.asarray(results['reg_norm_consts'], np.float32),
-            gt_segments=gt / n * duration_s,
-            gt_labels=np.asarray(results['gt_labels'], np.int64) - 1))
+            annotations=annotations))
         return dict(inputs=inputs, data_samples=sample)

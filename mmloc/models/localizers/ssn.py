@@ -40,6 +40,14 @@ class SSN(BaseModel):
         self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         self.test_cfg = dict(dict(top_k=2000, nms=0.2, use_regression=True, batch_size=64),
                              **(test_cfg or {}))
+        # 0.x checkpoints saved after testing carry the derived ``cls_head.test_fc``; we
+        # rebuild it from the three classifiers, so strict loading simply drops it.
+        self._register_load_state_dict_pre_hook(self._drop_test_fc)
+
+    @staticmethod
+    def _drop_test_fc(state_dict, prefix, *args):
+        for key in [k for k in state_dict if k.startswith(prefix + 'cls_head.test_fc.')]:
+            del state_dict[key]
 
     def extract_feat(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) or (N, C) -> (N, D) per-frame features (spatial average pooling)."""
