@@ -26,8 +26,13 @@ PROPOSAL_COLUMNS = ('tmin', 'tmax', 'tmin_score', 'tmax_score', 'score', 'match_
                     'match_ioa')
 
 
-def _read_csv_table(path: str, columns: tuple, what: str, hint: str = '') -> np.ndarray:
-    """Read a headed CSV as float32 (N, len(columns)); checks the header and column count."""
+def _read_csv_table(path: str, columns: tuple, what: str, hint: str = '',
+                    max_rows: Optional[int] = None) -> np.ndarray:
+    """Read a headed CSV as float32 (N, len(columns)); checks the header and column count.
+
+    ``max_rows`` stops parsing after that many data rows (proposal files are sorted, and
+    PEM only needs the first ``top_k``).
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: {what} file not found{hint}')
     with open(path, encoding='utf-8') as f:
@@ -38,7 +43,8 @@ def _read_csv_table(path: str, columns: tuple, what: str, hint: str = '') -> np.
                          f'({len(columns)} columns), got {header!r}')
     try:
         # ndmin=2 keeps a one-row file 2-D (MMAction2 breaks on it).
-        table = np.loadtxt(path, dtype=np.float32, delimiter=',', skiprows=1, ndmin=2)
+        table = np.loadtxt(path, dtype=np.float32, delimiter=',', skiprows=1, ndmin=2,
+                           max_rows=max_rows)
     except ValueError as e:
         raise ValueError(f'{path}: cannot parse {what} file, expected rows of '
                          f'{len(columns)} comma-separated floats ({e})') from None
@@ -69,10 +75,11 @@ def write_tem_results(path: str, tem: np.ndarray) -> None:
     atomic_savetxt(path, tem, header=','.join(TEM_COLUMNS), delimiter=',', comments='')
 
 
-def read_proposals(path: str) -> np.ndarray:
-    """PGM proposal CSV -> float32 (K, 7) (columns of ``PROPOSAL_COLUMNS``)."""
+def read_proposals(path: str, max_rows: Optional[int] = None) -> np.ndarray:
+    """PGM proposal CSV -> float32 (K, 7) (columns of ``PROPOSAL_COLUMNS``), first ``max_rows``."""
     return _read_csv_table(path, PROPOSAL_COLUMNS, 'PGM proposal',
-                           hint=' (run tools/misc/bsn_proposal_generation.py first)')
+                           hint=' (run tools/misc/bsn_proposal_generation.py first)',
+                           max_rows=max_rows)
 
 
 def write_proposals(path: str, proposals: np.ndarray) -> None:
@@ -144,7 +151,7 @@ class LoadProposals(BaseTransform):
         video_name = results['video_name']
         prop_path = osp.join(self.pgm_proposals_dir, video_name + self.proposal_ext)
         feat_path = osp.join(self.pgm_features_dir, video_name + self.feature_ext)
-        proposals = read_proposals(prop_path)[:self.top_k]
+        proposals = read_proposals(prop_path, max_rows=self.top_k)
         bsp = read_bsp_feature(feat_path)[:self.top_k].astype(np.float32)
         if len(bsp) != len(proposals):
             raise ValueError(
