@@ -261,9 +261,9 @@ def test_short_training_reduces_loss():
     model = BMN(**CFG)
     x = torch.randn(4, C, T)
     samples = _samples(4, np.random.default_rng(7))
-    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     first = None
-    for _ in range(40):
+    for _ in range(50):
         losses = model(x, samples, mode='loss')
         opt.zero_grad()
         losses['loss'].backward()
@@ -273,4 +273,4 @@ def test_short_training_reduces_loss():
     with torch.no_grad():
         final = model(x, samples, mode='loss')
     assert final['tem'].item() < 0.7 * first[0]
-    assert final['pem_cls'].item() < 0.95 * first[1]
+    assert final['pem_cls'].item() < 0.85 * first[1]
