@@ -96,3 +96,91 @@ def test_eval_metric_errors(tmp_path):
     ann.write_text(json.dumps({'v_a': {'duration_second': 3.0}}))
     with pytest.raises(ValueError, match=r'ann\.json: video v_a: missing field "annotations"'):
         eval_metric.main(argv)
+
+
+def test_eval_metric_map_matches_loop(tmp_path, capsys):
+    from loop_reference import loop_detection_map
+    rng = np.random.default_rng(3)
+    ann = _mmaction_ann(rng, 6)
+    (tmp_path / 'ann.json').write_text(json.dumps(ann))
+    res = _jittered_results(ann, rng)
+    for vid, rec in res.items():
+        rec['labels'] = list(rng.choice(['a', 'b'], len(rec['scores'])))
+    write_results(tmp_path / 'det.json', res)
+    for protocol, thr in [('anet', np.linspace(0.5, 0.95, 10)),
+                          ('thumos14', [0.3, 0.4, 0.5, 0.6, 0.7])]:
+        metrics = eval_metric.main([str(tmp_path / 'det.json'), '--ann', str(tmp_path / 'ann.json'),
+                                    '--eval', 'mAP', '--protocol', protocol])
+        classes = {'a': 0, 'b': 1}  # first appearance in the GT: label k % 2
+        gt = {k[2:]: (np.array([a['segment'] for a in v['annotations']]),
+                      np.array([classes[a['label']] for a in v['annotations']]))
+              for k, v in ann.items()}
+        preds = {k: (v['segments'], v['scores'], np.array([classes[x] for x in v['labels']]))
+                 for k, v in res.items()}
+        _, ref_map, ref_avg = loop_detection_map(gt, preds, 2, thr)
+        assert metrics['average_mAP'] == pytest.approx(ref_avg, abs=1e-9)
+        assert list(metrics)[:-1] == [f'mAP@{t:.2f}' for t in thr]
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(last) == {'mAP@0.30', 'mAP@0.40', 'mAP@0.50', 'mAP@0.60', 'mAP@0.70', 'average_mAP'}
+    metrics = eval_metric.main([str(tmp_path / 'det.json'), '--ann', str(tmp_path / 'ann.json'),
+                                '--eval', 'mAP', '--tiou', '0.5'])
+    assert list(metrics) == ['mAP@0.50', 'average_mAP']
+
+
+def _real_gt(shared_data):
+    from mmloc.evaluation.formats import read_blocked, read_ground_truth
+    d = shared_data / 'activitynet'
+    return read_ground_truth(d / 'derived' / 'activity_net.v1-3.val4926.json', subset='validation',
+                             blocked=read_blocked(d / 'blocked' / 'api_action_get_blocked.json'))
+
+
+def test_real_anet_perfect_submission_and_blocked(shared_data):
+    """The official fake submission (= the val GT) scores 1.0 with the blocked list applied."""
+    d = shared_data / 'activitynet'
+    args = [str(d / 'official' / 'sample_detection_prediction.json'), '--ann',
+            str(d / 'derived' / 'activity_net.v1-3.val4926.json'), '--subset', 'validation']
+    blocked = ['--blocked', str(d / 'blocked' / 'api_action_get_blocked.json')]
+    full = eval_metric.main(args + blocked + ['--eval', 'mAP'])
+    assert full['average_mAP'] == 1.0
+    # without the blocked list the GT keeps the blocked videos; with it their predictions go too
+    assert len(_real_gt(shared_data)) == 4926 - 246
+    ar = eval_metric.main(args + blocked + ['--eval', 'AR@AN'])
+    # every GT is its own proposal except the 3 zero-length GTs (IoU 0 officially too)
+    assert ar['AR@100'] == pytest.approx(1 - 3 / 7220, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_real_anet_jittered_gt_matches_loop(shared_data, tmp_path):
+    """Seeded jittered GT as proposals/detections on the real v1.3 val set, vs the loops."""
+    from loop_reference import loop_ar_an, loop_detection_map
+    gt = _real_gt(shared_data)
+    rng = np.random.default_rng(2024)
+    classes = {}
+    res = {}
+    for vid, rec in gt.items():
+        s = rec['segments']
+        length = (s[:, 1] - s[:, 0])[:, None]
+        segs = np.concatenate([s + rng.normal(0, 0.05, s.shape) * length,
+                               s + rng.normal(0, 0.25, s.shape) * length])
+        labels = rec['labels'] * 2
+        res[vid] = dict(segments=segs, scores=rng.random(len(segs)), labels=labels)
+        for lab in rec['labels']:
+            classes.setdefault(lab, len(classes))
+    write_results(tmp_path / 'det.json', res)
+    ann = shared_data / 'activitynet' / 'derived' / 'activity_net.v1-3.val4926.json'
+    blocked = shared_data / 'activitynet' / 'blocked' / 'api_action_get_blocked.json'
+    base = [str(tmp_path / 'det.json'), '--ann', str(ann), '--blocked', str(blocked)]
+    ar = eval_metric.main(base + ['--eval', 'AR@AN'])
+    det = eval_metric.main(base + ['--eval', 'mAP'])
+    recall, _, _, auc = loop_ar_an(
+        {v: r['segments'] for v, r in gt.items()},
+        {v: np.concatenate([r['segments'], r['scores'][:, None]], 1) for v, r in res.items()})
+    assert ar['auc'] == pytest.approx(auc, abs=1e-9)
+    assert ar['AR@100'] == pytest.approx(recall[:, 99].mean(), abs=1e-9)
+    thr = np.linspace(0.5, 0.95, 10)
+    _, ref_map, ref_avg = loop_detection_map(
+        {v: (r['segments'], np.array([classes[x] for x in r['labels']])) for v, r in gt.items()},
+        {v: (r['segments'], r['scores'], np.array([classes[x] for x in r['labels']]))
+         for v, r in res.items()}, len(classes), thr)
+    assert det['average_mAP'] == pytest.approx(ref_avg, abs=1e-9)
+    print('real ActivityNet v1.3 val, jittered GT:', dict(ar), dict(det))

@@ -159,7 +159,8 @@ def average_recall_at_avg_proposals(
         recall[t] = matched / total_gt
     avg_recall = recall.mean(axis=0)
     proposals_per_video = pcn * (float(retrieved) / num_videos)
-    auc = 100.0 * float(np.trapezoid(avg_recall, proposals_per_video)) / proposals_per_video[-1]
+    auc = float(100.0 * float(np.trapezoid(avg_recall, proposals_per_video))
+                / proposals_per_video[-1])
 
     out = dict(recall=recall, avg_recall=avg_recall, proposals_per_video=proposals_per_video,
                auc=auc, num_videos=num_videos, num_retrieved=retrieved)
