@@ -1,9 +1,11 @@
 """What tools/train.py and tools/test.py do, callable from Python and tests."""
 from __future__ import annotations
 
+import glob
 import inspect
 import logging
 import os.path as osp
+import re
 import warnings
 
 import torch
@@ -36,6 +38,31 @@ def _set_amp(cfg: Config) -> None:
         cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
 
 
+def find_resume_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint ``--resume`` (no value) continues from, or None to start afresh.
+
+    mmengine trusts ``work_dir/last_checkpoint``, which its CheckpointHook writes without
+    a temp file: after a crash it can be empty or name a file that is gone, and an empty
+    one makes mmengine fail on ``''``. Then fall back to the highest ``epoch_N.pth`` /
+    ``iter_N.pth`` (checkpoints themselves are written atomically, see
+    ``mmloc.engine.launch.AtomicLocalBackend``).
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer, encoding='utf-8', errors='replace') as f:
+            last = f.read().strip()
+        if last and osp.isfile(last):
+            return last
+        warnings.warn(f'{pointer}: names {last!r}, which is not a file; resuming from the '
+                      'newest epoch_N.pth / iter_N.pth of the work dir instead')
+    found = []
+    for path in glob.glob(osp.join(work_dir, '*.pth')):
+        match = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', osp.basename(path))
+        if match:
+            found.append((osp.getmtime(path), int(match.group(2)), path))
+    return max(found)[2] if found else None
+
+
 def build_train_config(args) -> Config:
     """Config for training from parsed ``tools/train.py`` arguments (spec §7.1 semantics)."""
     register_all_modules()
@@ -45,8 +72,11 @@ def build_train_config(args) -> Config:
     if args.amp:
         _set_amp(cfg)
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        if not cfg.resume:
+            print_log(f'--resume: no checkpoint in {cfg.work_dir}; training from scratch',
+                      logger='current', level=logging.WARNING)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'{args.resume}: --resume checkpoint not found')

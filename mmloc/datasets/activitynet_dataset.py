@@ -14,14 +14,31 @@ from mmloc.registry import DATASETS
 REQUIRED_KEYS = ('duration_second', 'duration_frame', 'annotations', 'feature_frame')
 
 
+def _dict_keeping_duplicates(duplicates: list):
+    """``object_pairs_hook`` that builds dicts and records every repeated key."""
+    def hook(pairs):
+        out = {}
+        for key, value in pairs:
+            if key in out:
+                duplicates.append(key)
+            out[key] = value
+        return out
+    return hook
+
+
 def load_annotation_json(ann_file: str) -> dict:
-    """Read an MMAction2 annotation JSON (``{video_name: record}``) with clear errors."""
+    """Read an MMAction2 annotation JSON (``{video_name: record}``) with clear errors.
+
+    A video id (or a record field) listed twice is an error: ``json.loads`` would
+    silently keep the last one and drop the other video's annotations.
+    """
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'{ann_file}: annotation file not found')
+    duplicates: list = []
     try:
         with open(ann_file, 'rb') as f:
             raw = f.read()
-        data = json.loads(raw.decode('utf-8'))
+        data = json.loads(raw.decode('utf-8'), object_pairs_hook=_dict_keeping_duplicates(duplicates))
     except UnicodeDecodeError as e:
         raise ValueError(f'{ann_file}: not UTF-8 encoded ({e})') from None
     except json.JSONDecodeError as e:
@@ -34,7 +51,27 @@ def load_annotation_json(ann_file: str) -> dict:
                          '("database" key); ActivityNetDataset expects the MMAction2 layout '
                          '{video_name: {duration_second, duration_frame, feature_frame, '
                          'annotations}} (see docs/data_preparation.md)')
+    if duplicates:
+        videos = sorted({k for k in duplicates if k in data})
+        if videos:
+            raise ValueError(f'{ann_file}: duplicate video id(s) {videos[:5]}'
+                             f'{" ..." if len(videos) > 5 else ""}: each video must appear once '
+                             '(JSON readers silently keep only the last record)')
+        raise ValueError(f'{ann_file}: duplicate key(s) {sorted(set(duplicates))[:5]} inside a '
+                         'record: each field must appear once (JSON readers silently keep only '
+                         'the last value)')
     return data
+
+
+def segments_beyond_duration(record: dict) -> list:
+    """``(index, [start_s, end_s])`` of the annotations reaching outside ``[0, duration_second]``.
+
+    Args:
+        record: a record normalised by :func:`validate_record` (seconds).
+    """
+    duration_s = record['duration_second']
+    return [(i, ann['segment']) for i, ann in enumerate(record['annotations'])
+            if ann['segment'][0] < 0 or ann['segment'][1] > duration_s]
 
 
 def validate_record(ann_file: str, video_name: str, record) -> dict:
@@ -115,14 +152,26 @@ class ActivityNetDataset(BaseDataset):
             raise ValueError(f'{self.ann_file}: the annotation file holds no videos '
                              '(empty data split)')
         prefix = self.data_prefix.get('video', '')
-        data_list, missing = [], []
+        data_list, missing, outside = [], [], []
         for video_name, record in data.items():
             info = validate_record(self.ann_file, video_name, record)
+            outside += [(video_name, i, seg, info['duration_second'])
+                        for i, seg in segments_beyond_duration(info)]
             info['video_name'] = video_name
             info['feature_path'] = osp.join(prefix, video_name + self.feature_ext)
             if self.check_files and not osp.isfile(info['feature_path']):
                 missing.append(info['feature_path'])
             data_list.append(info)
+        if outside:
+            # Documented clip-and-warn: training labels are clipped to the video (see
+            # GenerateLocalizationLabels); evaluation keeps the annotated seconds, as the
+            # official ActivityNet evaluator does. One warning per file, not per segment.
+            shown = '; '.join(f'video {v}: annotations[{i}].segment {seg} vs duration_second {d}'
+                              for v, i, seg, d in outside[:3])
+            warnings.warn(f'{self.ann_file}: {len(outside)} segment(s) reach outside '
+                          f'[0, duration_second] ({shown}{" ..." if len(outside) > 3 else ""}); '
+                          'training labels are clipped to the video, evaluation uses the '
+                          'segments as annotated')
         if missing:
             shown = ', '.join(missing[:3]) + (f' and {len(missing) - 3} more' if len(missing) > 3 else '')
             raise FileNotFoundError(

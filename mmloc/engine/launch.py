@@ -9,6 +9,9 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.fileio.backends import LocalBackend, register_backend
+
+from mmloc.utils.io import atomic_open
 
 # Top-level keys that mmengine's Runner reads. A config may define any other variable
 # (data_root_val, feat_dim, ...), so only near-misses of these are treated as typos.
@@ -67,6 +70,13 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     env_cfg = cfg.setdefault('env_cfg', {})
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     dist_cfg['backend'] = 'gloo'
+    # mmengine passes device_ids=[LOCAL_RANK] to DDP, which DDP refuses for CPU modules;
+    # an explicit device_ids=None in the wrapper config wins over that default.
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
     if launcher == 'pytorch' and not dist.is_initialized():
         for var in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
             if var not in os.environ:
@@ -74,3 +84,23 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
                                    'or tools/dist_train.sh)')
         dist.init_process_group(backend='gloo', init_method='env://',
                                 timeout=timedelta(minutes=30))
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend, writing through a temp file + rename.
+
+    mmengine saves checkpoints with ``open(path, 'wb').write(...)``: a crash (SIGKILL,
+    node failure) during the write leaves a truncated ``epoch_N.pth``. Registered for
+    plain paths below, so every checkpoint the Runner saves is complete or absent.
+    """
+
+    def put(self, obj: bytes, filepath) -> None:
+        with atomic_open(filepath, 'wb') as f:
+            f.write(obj)
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        with atomic_open(filepath, 'w', encoding=encoding) as f:
+            f.write(obj)
+
+
+register_backend('local', AtomicLocalBackend, force=True, prefixes='')
