@@ -84,13 +84,13 @@ def sample_proposal_frames(segments: np.ndarray, num_frames: int, mode: str = 't
         np.asarray(factors, np.float32).reshape(-1, 2)
 
 
-def test_frame_inds(num_frames: int, test_interval: int = 6, ori_clip_len: int = 1,
+def sample_test_frames(num_frames: int, test_interval: int = 6, ori_clip_len: int = 1,
                     start_index: int = 1) -> np.ndarray:
     """Test-time frames: ``arange(0, num_frames - ori, test_interval) + start_index``."""
     return np.arange(0, num_frames - ori_clip_len, test_interval, dtype=np.int64) + start_index
 
 
-def test_proposal_ticks(relative: np.ndarray, num_ticks: int,
+def proposal_test_ticks(relative: np.ndarray, num_ticks: int,
                         aug_ratio: Tuple[float, float] = (0.5, 0.5)):
     """Ticks and scale factors of proposals over the sampled test frames (spec §5.4).
 
@@ -144,13 +144,13 @@ class SampleProposalFrames:
         start_index = int(results.get('start_index', 1))
         segs = np.asarray(results['proposal_segments'], np.int64).reshape(-1, 2)
         if self.mode == 'test':
-            inds = test_frame_inds(n, self.test_interval, self.clip_len * self.frame_interval,
+            inds = sample_test_frames(n, self.test_interval, self.clip_len * self.frame_interval,
                                    start_index)
             if len(inds) == 0:
                 raise ValueError(f'video {results.get("video_id")}: {n} frames is too short '
                                  'to sample test frames')
             rel = segs / float(n)
-            ticks, sf = test_proposal_ticks(rel, len(inds), self.aug_ratio)
+            ticks, sf = proposal_test_ticks(rel, len(inds), self.aug_ratio)
             results.update(frame_inds=inds, relative_proposals=rel.astype(np.float32),
                            proposal_ticks=ticks, proposal_scale_factor=sf)
         else:
