@@ -152,8 +152,12 @@ class ThumosAFSDDataset(BaseDataset):
                           clip_length=self.clip_length, feature_stride=self.feature_stride,
                           classes=classes, **meta)
             if self.test_mode:
+                # ``annotations`` (seconds, class names) is what DetectionMetric reads.
+                annotations = [dict(segment=[float(a), float(b)], label=classes[int(c) - 1])
+                               for (a, b), c in zip(anno['seconds'], anno['frames'][:, 2])]
                 data_list.append(dict(common, gt_segments_s=anno['seconds'].astype(np.float32),
-                                      gt_labels=anno['frames'][:, 2].astype(np.int64)))
+                                      gt_labels=anno['frames'][:, 2].astype(np.int64),
+                                      annotations=annotations))
                 continue
             if len(anno['frames']) == 0:
                 continue  # training uses annotated videos only

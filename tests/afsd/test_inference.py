@@ -75,3 +75,18 @@ def test_segment_split_across_two_windows_comes_back_once():
     # class 1 has a single candidate: AFSD's Soft-NMS outputs nothing for it
     assert (labels == 1).sum() == 0
     assert np.all(np.diff(scores) <= 0)
+
+
+def test_late_fusion_of_results_files():
+    from mmloc.models.afsd.inference import fuse_detection_results
+    rgb = {'v1': dict(segments=np.array([[1., 5.], [20., 30.]]), scores=np.array([.8, .6]),
+                      labels=['A', 'A'])}
+    flow = {'v1': dict(segments=np.array([[1., 5.], [50., 60.]]), scores=np.array([.6, .4]),
+                       labels=['A', 'B']),
+            'v2': dict(segments=np.zeros((0, 2)), scores=np.zeros(0), labels=[])}
+    fused = fuse_detection_results(rgb, flow)
+    # class A: [1,5] .4 (rgb) kills its flow twin [1,5] .3 (IoU 1 -> .3·e^-2 = .0406, then the
+    # last live one is dropped after [20,30] .3 is kept); class B: single candidate -> dropped
+    np.testing.assert_allclose(fused['v1']['segments'], [[1, 5], [20, 30]])
+    np.testing.assert_allclose(fused['v1']['scores'], [.4, .3])
+    assert fused['v1']['labels'] == ['A', 'A'] and len(fused['v2']['scores']) == 0

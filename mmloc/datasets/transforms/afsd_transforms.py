@@ -153,7 +153,8 @@ class PackAFSDInputs(BaseTransform):
     """
 
     def __init__(self, meta_keys=('video_name', 'offset', 'sample_fps', 'sample_count',
-                                  'clip_length', 'feature_stride', 'input_type')):
+                                  'clip_length', 'feature_stride', 'input_type',
+                                  'annotations')):
         self.meta_keys = meta_keys
 
     def transform(self, results: dict) -> dict:

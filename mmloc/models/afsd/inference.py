@@ -136,3 +136,42 @@ def merge_video_detections(windows: Sequence[Tuple[np.ndarray, np.ndarray, np.nd
     labels = np.concatenate(out_l)
     order = np.argsort(-dets[:, 2], kind='stable')
     return dets[order, :2], dets[order, 2], labels[order]
+
+
+def fuse_detection_results(rgb: Dict[str, dict], flow: Dict[str, dict], sigma: float = 0.5,
+                           top_k: int = 5000, score_threshold: float = 0.001
+                           ) -> Dict[str, dict]:
+    """Late fusion of two results dicts (``read_results`` layout, labels = class names).
+
+    Per video and class, both streams' detections are pooled with halved scores and
+    re-suppressed with ``gaussian_soft_nms``. Returns ``{video: {segments, scores, labels}}``
+    sorted by score, descending.
+    """
+    fused = {}
+    for vid in list(dict.fromkeys(list(rgb) + list(flow))):
+        segs, scores, labels = [], [], []
+        for stream in (rgb, flow):
+            rec = stream.get(vid)
+            if rec is None or len(rec['scores']) == 0:
+                continue
+            segs.append(np.asarray(rec['segments'], np.float64).reshape(-1, 2))
+            scores.append(0.5 * np.asarray(rec['scores'], np.float64))
+            labels.extend(rec['labels'])
+        if not segs:
+            fused[vid] = dict(segments=np.zeros((0, 2)), scores=np.zeros(0), labels=[])
+            continue
+        segs, scores = np.concatenate(segs), np.concatenate(scores)
+        labels = np.asarray(labels, dtype=object)
+        out_d, out_l = [], []
+        for name in dict.fromkeys(labels.tolist()):
+            sel = labels == name
+            kept = gaussian_soft_nms(np.concatenate([segs[sel], scores[sel, None]], 1),
+                                     sigma, top_k, score_threshold)
+            kept = kept[kept[:, 2] > 0]
+            out_d.append(kept)
+            out_l.extend([name] * len(kept))
+        dets = np.concatenate(out_d)
+        order = np.argsort(-dets[:, 2], kind='stable')
+        fused[vid] = dict(segments=dets[order, :2], scores=dets[order, 2],
+                          labels=[out_l[i] for i in order])
+    return fused
