@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmloc.evaluation.functional import pairwise_temporal_iou
+from mmloc.evaluation.functional import pairwise_intersection
 
 
 def _as_candidates(proposals, name: str) -> np.ndarray:
@@ -43,23 +43,26 @@ def soft_nms(proposals: np.ndarray, alpha: float, low_threshold: float,
     """
     props = _as_candidates(proposals, 'soft_nms')
     props = props[props[:, -1].argsort()[::-1]]
-    tmin = props[:, 0].copy()
-    tmax = props[:, 1].copy()
+    segs = np.ascontiguousarray(props[:, :2])
+    length = segs[:, 1] - segs[:, 0]
     score = props[:, -1].copy()
     kept = []
-    # One iteration per kept proposal; the decay over the remaining ones is vectorised.
-    while score.size > 0 and len(kept) <= top_k:
+    # One iteration per kept proposal; the decay of all others is vectorised. A kept
+    # proposal's score becomes -inf instead of deleting it (same order, no copies):
+    # argmax then finds the first maximum among the remaining ones, as the list does.
+    remaining = len(score)
+    while remaining > 0 and len(kept) <= top_k:
         m = int(np.argmax(score))
-        width = tmax[m] - tmin[m]
-        iou = pairwise_temporal_iou(np.array([[tmin[m], tmax[m]]]),
-                                    np.stack([tmin, tmax], axis=1))[0]
-        decay = iou > low_threshold + (high_threshold - low_threshold) * width
+        tmin, tmax = segs[m]
+        inter = pairwise_intersection(segs[m:m + 1], segs)[0]
+        union = length[m] + length - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        decay = iou > low_threshold + (high_threshold - low_threshold) * (tmax - tmin)
         decay[m] = False
-        score[decay] = score[decay] * np.exp(-np.square(iou[decay]) / alpha)
-        kept.append((tmin[m], tmax[m], score[m]))
-        tmin = np.delete(tmin, m)
-        tmax = np.delete(tmax, m)
-        score = np.delete(score, m)
+        score[decay] *= np.exp(-np.square(iou[decay]) / alpha)
+        kept.append((tmin, tmax, score[m]))
+        score[m] = -np.inf
+        remaining -= 1
     return np.array(kept, dtype=np.float64).reshape(-1, 3)
 
 
