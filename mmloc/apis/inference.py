@@ -59,15 +59,17 @@ def inference_localizer(model, features: Union[str, np.ndarray], duration_s: Opt
     Returns:
         ``[{'score': float, 'segment': [start_s, end_s]}, ...]`` sorted by score.
     """
-    feat = read_feature_file(features) if isinstance(features, (str, os.PathLike)) \
+    source = os.fspath(features) if isinstance(features, (str, os.PathLike)) else 'features'
+    feat = read_feature_file(source) if source != 'features' \
         else np.asarray(features, dtype=np.float32)
-    if feat.ndim != 2:
-        raise ValueError(f'features: expected (L, C), got shape {feat.shape}')
+    if feat.ndim != 2 or feat.shape[0] == 0:
+        raise ValueError(f'{source}: expected a (L, C) feature array with L >= 1, '
+                         f'got shape {feat.shape}')
     temporal_dim = _temporal_dim(model)
     feat_dim = getattr(model, 'feat_dim', feat.shape[1])
     if feat.shape[1] != feat_dim:
-        raise ValueError(f'{features if isinstance(features, str) else "features"}: expected '
-                         f'{feat_dim} feature columns, got {feat.shape[1]}')
+        raise ValueError(f'{source}: expected {feat_dim} feature columns (one row per '
+                         f'snippet), got {feat.shape[1]}')
     if duration_s is None:
         if fps is None:
             raise ValueError('give duration_s, or fps (with frames_per_snippet) to map the '
@@ -83,7 +85,13 @@ def inference_localizer(model, features: Union[str, np.ndarray], duration_s: Opt
                              feature_frame=interval * temporal_dim))
     device = next(model.parameters()).device
     inputs = [torch.from_numpy(np.ascontiguousarray(feat.T)).to(device)]
-    pred = model(inputs, [sample], mode='predict')[0].pred_instances
+    out = model(inputs, [sample], mode='predict')[0]
+    if 'pred_instances' not in out:
+        # e.g. BSN's TEM gives boundary curves; its proposals need PGM + PEM (tools/test.py)
+        raise TypeError(f'{type(model).__name__}: predict() gives no proposals '
+                        '(pred_instances); inference_localizer supports proposal models '
+                        'that take snippet features, such as BMN')
+    pred = out.pred_instances
     segments = pred.segments.cpu().numpy() if hasattr(pred.segments, 'cpu') else pred.segments
     scores = pred.scores.cpu().numpy() if hasattr(pred.scores, 'cpu') else pred.scores
     return [{'score': float(s), 'segment': [float(a), float(b)]}
