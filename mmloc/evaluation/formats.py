@@ -360,3 +360,66 @@ def write_text(path, text: str) -> None:
     """Write a text file atomically."""
     with atomic_open(path, 'w', encoding='utf-8') as f:
         f.write(text)
+
+
+def read_class_index(path) -> dict[str, int]:
+    """Class name -> 0-based index from a text file (one name per line; a header line
+    ``action`` as in BSN's ``action_name.csv`` is skipped)."""
+    path = os.fspath(path)
+    with open(path, encoding='utf-8') as f:
+        names = [ln.strip() for ln in f if ln.strip()]
+    if names and names[0] == 'action':
+        names = names[1:]
+    if not names:
+        raise FormatError(f'{path}: no class names')
+    return {n: i for i, n in enumerate(names)}
+
+
+def build_proposal_text(annotations: Mapping, results: Mapping, class_index: Mapping[str, int],
+                        mmaction2_tiebreak: bool = False) -> str:
+    """The §1.8 SSN/P-GCN text for every annotated video (annotation-file order).
+
+    Args:
+        annotations: MMAction2 annotation dict (``v_<id>`` keys, ``duration_frame``, ``fps``,
+            ``annotations``).
+        results: :func:`read_results` output (ids with or without ``v_``).
+        class_index: class name -> 0-based index.
+        mmaction2_tiebreak: reproduce MMAction2's rule that treats class 0 as background when
+            the argmax-IoU and argmax-overlap GTs disagree (spec §8 row 17). By default the
+            argmax-IoU GT's class is used whenever ``best_iou > 0``, else the argmax-overlap one.
+
+    Times stay in seconds (Python float repr); ``best_iou``/``best_overlap`` are float32.
+    """
+    from .functional.temporal_iou import pairwise_temporal_iop, pairwise_temporal_iou
+    blocks = []
+    for k, (name, rec) in enumerate(annotations.items()):
+        where = f'annotations: video {name}'
+        for field in ('duration_frame', 'fps'):
+            if field not in rec:
+                raise FormatError(f'{where}: missing field "{field}" (use the files written by '
+                                  'process_annotations.py)')
+        vid = name[2:] if name.startswith('v_') else name
+        gt_seg = np.asarray([a['segment'] for a in rec['annotations']], np.float64).reshape(-1, 2)
+        try:
+            gt_cls = [class_index[a['label']] for a in rec['annotations']]
+        except KeyError as err:
+            raise FormatError(f'{where}: class {err.args[0]!r} is not in the class index') from None
+        res = results.get(vid, results.get(name))
+        segs = np.zeros((0, 2)) if res is None else res['segments']
+        lines = []
+        if segs.shape[0] and gt_seg.shape[0]:
+            iou = pairwise_temporal_iou(segs, gt_seg).astype(np.float32)
+            iop = pairwise_temporal_iop(segs, gt_seg).astype(np.float32)
+            for p in range(segs.shape[0]):
+                i_cls, o_cls = gt_cls[int(iou[p].argmax())], gt_cls[int(iop[p].argmax())]
+                if mmaction2_tiebreak:
+                    label = o_cls if (i_cls != o_cls and i_cls == 0) else i_cls
+                else:
+                    label = i_cls if iou[p].max() > 0 else o_cls
+                lines.append((label, iou[p].max(), iop[p].max(), segs[p, 0], segs[p, 1]))
+        else:
+            lines = [(0, 0, 0, s, e) for s, e in segs]
+        blocks.append(format_proposal_text_block(
+            k, vid, rec['duration_frame'], rec['fps'],
+            [(c, s, e) for c, (s, e) in zip(gt_cls, gt_seg)], lines))
+    return ''.join(blocks)

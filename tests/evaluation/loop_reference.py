@@ -144,3 +144,47 @@ def loop_detection_map(ground_truth, predictions, num_classes, thresholds):
         ap[c] = loop_ap_one_class(gt, preds, thresholds)
     m = np.nanmean(ap, axis=0)
     return ap, m, float(m.mean())
+
+
+def official_style_ar_an(ground_truth, proposals, max_avg_proposals=100,
+                         thresholds=np.linspace(0.5, 0.95, 10)):
+    """The official code's loop structure (numpy per video / threshold / point); the
+    benchmark's baseline. Same inputs and outputs as :func:`loop_ar_an`."""
+    videos = [v for v in ground_truth if len(ground_truth[v]) > 0]
+    total = sum(len(p) for p in proposals.values())
+    if not max_avg_proposals:
+        max_avg_proposals = float(total) / len(videos)
+    ratio = max_avg_proposals * float(len(videos)) / total
+    score_lst, retrieved = [], 0
+    for v in videos:
+        gt = np.asarray(ground_truth[v], dtype=float)[:, :2]
+        props = np.asarray(proposals.get(v, np.zeros((0, 3))), dtype=float).reshape(-1, 3)
+        if props.shape[0] == 0:
+            score_lst.append(np.zeros((gt.shape[0], 1)))
+            continue
+        segs = props[np.argsort(props[:, 2])[::-1], :2]
+        n = min(int(segs.shape[0] * ratio), segs.shape[0])
+        retrieved += n
+        segs = segs[:n]
+        tiou = np.empty((gt.shape[0], n))
+        for i in range(n):
+            inter = np.clip(np.minimum(segs[i, 1], gt[:, 1]) - np.maximum(segs[i, 0], gt[:, 0]), 0, None)
+            union = (gt[:, 1] - gt[:, 0]) + (segs[i, 1] - segs[i, 0]) - inter
+            with np.errstate(divide='ignore', invalid='ignore'):
+                tiou[:, i] = inter / union
+        score_lst.append(tiou)
+    pcn = np.arange(1, 101) / 100.0 * (max_avg_proposals * float(len(videos)) / retrieved)
+    matches = np.empty((len(videos), 100))
+    positives = np.empty(len(videos))
+    recall = np.empty((len(thresholds), 100))
+    for ridx, thr in enumerate(thresholds):
+        for i, score in enumerate(score_lst):
+            positives[i] = score.shape[0]
+            tp = score >= thr
+            pcn_n = np.minimum((score.shape[1] * pcn).astype(int), score.shape[1])
+            for j, n in enumerate(pcn_n):
+                matches[i, j] = np.count_nonzero(tp[:, :n].sum(axis=1))
+        recall[ridx] = matches.sum(axis=0) / positives.sum()
+    avg = recall.mean(axis=0)
+    ppv = pcn * (float(retrieved) / len(videos))
+    return recall, avg, ppv, 100.0 * float(np.trapezoid(avg, ppv)) / ppv[-1]

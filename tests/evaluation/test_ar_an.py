@@ -121,3 +121,18 @@ def test_errors():
         average_recall_at_avg_proposals({'x': [[0, 1]]}, {'x': [[0, 1]]})
     with pytest.raises(ValueError, match='iou_dtype'):
         average_recall_at_avg_proposals({'a': [[0, 1]]}, {'a': [[0, 1, 1.0]]}, iou_dtype='f16')
+
+
+def test_official_style_baseline_agrees_with_loop():
+    from loop_reference import official_style_ar_an
+    for seed in range(6):
+        gt, props = _random_case(np.random.default_rng(seed), grid=True)
+        if not any(len(g) for g in gt.values()):
+            continue
+        try:
+            ref = loop_ar_an(gt, props)
+        except ZeroDivisionError:
+            continue
+        base = official_style_ar_an(gt, props)
+        np.testing.assert_allclose(base[0], ref[0], atol=1e-12)
+        assert base[3] == pytest.approx(ref[3], abs=1e-9)

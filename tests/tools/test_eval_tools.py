@@ -184,3 +184,85 @@ def test_real_anet_jittered_gt_matches_loop(shared_data, tmp_path):
          for v, r in res.items()}, len(classes), thr)
     assert det['average_mAP'] == pytest.approx(ref_avg, abs=1e-9)
     print('real ActivityNet v1.3 val, jittered GT:', dict(ar), dict(det))
+
+
+report_map = _load_tool('tools/analysis/report_map.py')
+convert = _load_tool('tools/data/activitynet/convert_proposal_format.py')
+
+
+def test_report_map_perfect_classifier_and_errors(tmp_path):
+    rng = np.random.default_rng(11)
+    ann = _mmaction_ann(rng, 4)
+    for rec in ann.values():  # one class per video so a video-level classifier can be perfect
+        for a in rec['annotations']:
+            a['label'] = 'a' if rec['duration_second'] > 50 else 'b'
+    (tmp_path / 'ann.json').write_text(json.dumps(ann))
+    props = {k[2:]: dict(segments=np.array([a['segment'] for a in v['annotations']]),
+                         scores=np.linspace(1, 0.5, len(v['annotations']))) for k, v in ann.items()}
+    write_results(tmp_path / 'p.json', props)
+    cls = {'results': {k[2:]: [{'label': 'b', 'score': 0.2},
+                              {'label': v['annotations'][0]['label'], 'score': 0.7}]
+                       for k, v in ann.items()}}
+    (tmp_path / 'cls.json').write_text(json.dumps(cls))
+    argv = ['--proposal', str(tmp_path / 'p.json'), '--gt', str(tmp_path / 'ann.json'),
+            '--cls-results', str(tmp_path / 'cls.json'), '--det-output', str(tmp_path / 'd.json')]
+    assert report_map.main(argv)['average_mAP'] == 1.0  # GT as proposals, perfect classifier
+    det = json.loads((tmp_path / 'd.json').read_text())['results']
+    assert all(it['label'] == ann['v_' + k]['annotations'][0]['label']
+               for k, items in det.items() for it in items)
+    props['vid00']['segments'][0, 1] = 1e4  # outside the video: clipped with a warning
+    write_results(tmp_path / 'p.json', props)
+    with pytest.warns(UserWarning, match='1 segments were outside'):
+        report_map.main(argv)
+    det = json.loads((tmp_path / 'd.json').read_text())['results']
+    assert det['vid00'][0]['segment'][1] == ann['v_vid00']['duration_second']
+    # top-2 classes: each proposal twice, score x class score
+    with pytest.warns(UserWarning):
+        report_map.main(argv + ['--top-k-classes', '2'])
+    det2 = json.loads((tmp_path / 'd.json').read_text())['results']['vid01']
+    assert len(det2) == 2 * len(ann['v_vid01']['annotations'])
+    assert det2[0]['score'] == pytest.approx(1.0 * 0.7)
+    del cls['results']['vid02']
+    (tmp_path / 'cls.json').write_text(json.dumps(cls))
+    with pytest.raises(KeyError, match='vid02'):
+        report_map.main(argv)
+
+
+def test_convert_proposal_format_round_trips(tmp_path):
+    from mmloc.evaluation.formats import parse_proposal_text, read_results
+    ann = {'v_x1': dict(duration_second=10.0, duration_frame=300, fps=30.0, feature_frame=288,
+                        annotations=[{'segment': [1.0, 4.0], 'label': 'b'},
+                                     {'segment': [6.0, 8.0], 'label': 'a'}]),
+           'v_x2': dict(duration_second=5.0, duration_frame=150, fps=30.0, feature_frame=144,
+                        annotations=[])}
+    (tmp_path / 'ann.json').write_text(json.dumps(ann))
+    (tmp_path / 'classes.csv').write_text('action\na\nb\n')
+    props = {'x1': dict(segments=np.array([[1.0, 4.0], [5.0, 8.0], [8.5, 9.5]]),
+                        scores=np.array([0.9, 0.8, 0.1]))}
+    write_results(tmp_path / 'r.json', props)
+    convert.main(['to-text', '--proposal-file', str(tmp_path / 'r.json'), '--ann-file',
+                  str(tmp_path / 'ann.json'), '--activity-index-file', str(tmp_path / 'classes.csv'),
+                  '--formatted-proposal-file', str(tmp_path / 'p.txt')])
+    lines = (tmp_path / 'p.txt').read_text().splitlines()
+    # [5, 8] vs GT [6, 8] ('a' = 0): IoU 2/3, overlap 2/3 (float32); [8.5, 9.5] hits nothing
+    assert lines[:6] == ['#0', 'x1', '300', '30.0', '2', '1 1.0 4.0']
+    assert lines[6:9] == ['0 6.0 8.0', '3', '1 1.0 1.0 1.0 4.0']
+    assert lines[9] == f'0 {float(np.float32(2 / 3))!r} {float(np.float32(2 / 3))!r} 5.0 8.0'
+    assert lines[10] == '0 0 0 8.5 9.5'
+    assert lines[11:] == ['#1', 'x2', '150', '30.0', '0', '0']
+    blocks = parse_proposal_text(tmp_path / 'p.txt')
+    np.testing.assert_array_equal(blocks[0]['proposals'][:, 3:], props['x1']['segments'])
+    # JSON: ours -> official detections -> ours is lossless
+    det = dict(props)
+    det['x1'] = dict(props['x1'], labels=['a', 'b', 'a'])
+    write_results(tmp_path / 'd.json', det)
+    convert.main(['to-official', '--detections', '--proposal-file', str(tmp_path / 'd.json'),
+                  '--out', str(tmp_path / 'sub.json')])
+    sub = json.loads((tmp_path / 'sub.json').read_text())
+    assert set(sub) == {'version', 'results', 'external_data'}
+    convert.main(['from-official', '--proposal-file', str(tmp_path / 'sub.json'),
+                  '--out', str(tmp_path / 'back.json')])
+    back = read_results(tmp_path / 'back.json', require_label=True)['x1']
+    np.testing.assert_array_equal(back['segments'], det['x1']['segments'])
+    np.testing.assert_array_equal(back['scores'], det['x1']['scores'])
+    assert back['labels'] == ['a', 'b', 'a']

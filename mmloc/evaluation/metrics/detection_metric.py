@@ -165,3 +165,44 @@ class DetectionMetric(BaseMetric):
         out = compute_detection_map(gt, preds, num_classes, self.tiou_thresholds,
                                     self.score_order)
         return dict(map_metrics(out, self.tiou_thresholds))
+
+
+def proposals_to_detections(results: Mapping, classifier: Mapping, top_k_classes: int = 1,
+                            multiply_scores: bool | None = None) -> dict:
+    """Label proposals with video-level classes (``report_map``, spec §6.6).
+
+    Args:
+        results: :func:`~mmloc.evaluation.formats.read_results` output (proposals).
+        classifier: ``{video_id: (class names, scores (C,))}``
+            (:func:`~mmloc.evaluation.formats.read_classifier_results`); ids match with or
+            without ``v_``.
+        top_k_classes: 1 is MMAction2's rule: the top-1 class (stable ascending sort, last
+            entry, so with ties the later entry wins) labels every proposal. ``k > 1`` repeats
+            each proposal for the top-k classes.
+        multiply_scores: ``score = proposal score x class score``; defaults to ``False`` for
+            k = 1 (MMAction2 keeps the proposal score) and ``True`` for k > 1.
+
+    Returns:
+        detection results in the same layout, with ``labels``.
+    """
+    from ..formats import match_video_id
+    if top_k_classes < 1:
+        raise ValueError(f'top_k_classes must be >= 1, got {top_k_classes}')
+    if multiply_scores is None:
+        multiply_scores = top_k_classes > 1
+    out = {}
+    for vid, rec in results.items():
+        key = match_video_id(vid, classifier)
+        if key not in classifier:
+            raise KeyError(f'classifier results have no video {vid!r}')
+        names, scores = classifier[key]
+        order = np.argsort(np.asarray(scores), kind='stable')[::-1][:top_k_classes]
+        segs, props = [], []
+        labels, det_scores = [], []
+        for c in order:
+            segs.append(rec['segments'])
+            labels += [names[c]] * rec['segments'].shape[0]
+            det_scores.append(rec['scores'] * scores[c] if multiply_scores else rec['scores'])
+        out[vid] = dict(segments=np.concatenate(segs), scores=np.concatenate(det_scores),
+                        labels=labels)
+    return out
