@@ -82,8 +82,10 @@ def _class_order(scores: np.ndarray, labels: np.ndarray, num_classes: int,
                  score_order: str) -> list[np.ndarray]:
     """Per class, the prediction indices in ranking order (best first)."""
     orders = []
+    by_label = np.argsort(labels, kind='stable')          # input order inside each class
+    bounds = np.searchsorted(labels[by_label], np.arange(num_classes + 1))
     for c in range(num_classes):
-        idx = np.flatnonzero(labels == c)
+        idx = by_label[bounds[c]:bounds[c + 1]]
         if score_order == 'official':
             orders.append(idx[np.argsort(scores[idx])[::-1]])
         else:
