@@ -13,3 +13,4 @@ from .afsd_transforms import (AFSDBoundaryLabels, AFSDCenterCrop,  # noqa: F401
 from .ssn_formatting import PackSSNInputs  # noqa: F401
 from .ssn_loading import SSNLoadFeatures, SSNLoadFrames  # noqa: F401
 from .ssn_sampling import SampleProposalFrames  # noqa: F401
+from .resample import resample_feature  # noqa: F401
