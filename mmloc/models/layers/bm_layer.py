@@ -89,7 +89,8 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
     per_sample = bag_weights.to(table.dtype).repeat(B)
     out = F.embedding_bag(rows, table, offsets, mode='sum', per_sample_weights=per_sample)
     if bias is not None:
-        out = out + bias.to(out.dtype)
+        out.add_(bias.to(out.dtype))           # in place: embedding_bag's backward needs no output
+    # Cell-major rows viewed as (B, O, T, T) are channels-last, which CPU convs run fastest.
     return out.reshape(B, T, T, O).permute(0, 3, 1, 2)
 
 
