@@ -35,6 +35,11 @@ def _numpy_globals() -> list:
     return allowed
 
 
+# Listed explicitly: HistoryBuffer._statistics_methods is only filled once a first buffer
+# exists, which is not the case in a fresh process that loads a checkpoint.
+_HISTORY_BUFFER_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
+
+
 def _restricted_getattr(obj, name: str):
     """Stand-in for ``builtins.getattr`` while unpickling.
 
@@ -42,7 +47,7 @@ def _restricted_getattr(obj, name: str):
     a general ``getattr`` would let a crafted file reach arbitrary code, so only those
     lookups are allowed.
     """
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
         return getattr(obj, name)
     raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
 

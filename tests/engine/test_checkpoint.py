@@ -76,3 +76,20 @@ def test_truncated_and_missing_files(tmp_path):
         _load_checkpoint(str(path))
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         safe_torch_load(os.path.join(tmp_path, 'nope.pth'))
+
+
+def test_history_buffer_checkpoint_loads_in_a_fresh_process(tmp_path):
+    """HistoryBuffer's statistics table is empty until a first buffer exists; the allow-list
+    must not depend on it (tools/test.py and --resume load in a fresh process)."""
+    import subprocess
+    import sys
+    hub = MessageHub.get_instance('fresh-process')
+    hub.update_scalar('train/loss', 2.0)
+    path = tmp_path / 'hub.pth'
+    torch.save({'message_hub': hub.state_dict()}, path)
+    code = ('import mmloc.engine.checkpoint\n'
+            'from mmengine.runner.checkpoint import _load_checkpoint\n'
+            f'd = _load_checkpoint({str(path)!r})\n'
+            "print(d['message_hub']['log_scalars']['train/loss'].mean())\n")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == '2.0'
