@@ -10,7 +10,8 @@ import numpy as np
 def jittered_detections(gt: dict, class_names: list, seed: int = 0, miss: float = 0.15,
                         duplicate: float = 0.3, wrong_label: float = 0.15,
                         poor_loc: float = 0.3, background_per_video: float = 2.0) -> dict:
-    """``gt``: ``{video: {'segments': (G, 2) s, 'labels': [name], 'duration': s or None}}``.
+    """``gt``: ``{video: {'segments': (G, 2) s, 'labels': [name], 'duration': s or None}}``;
+    GT whose label is not in ``class_names`` get no detection.
 
     Returns results ``{video: {'segments', 'scores', 'labels'}}`` for ``write_results``.
     """
@@ -21,6 +22,8 @@ def jittered_detections(gt: dict, class_names: list, seed: int = 0, miss: float 
         dur = rec['duration'] or (float(segs[:, 1].max()) if len(segs) else 100.0)
         d_seg, d_score, d_lab = [], [], []
         for (s, e), lab in zip(segs, labels):
+            if lab not in class_names:        # e.g. THUMOS14's Ambiguous: not scored
+                continue
             length = max(e - s, 1e-3)
             if rng.random() >= miss:
                 js, je = rng.normal(0.0, 0.08 * length, 2)

@@ -220,3 +220,28 @@ def test_bad_thresholds_and_protocol_raise():
         diagnose(GT, {}, 2, protocol='coco')
     with pytest.raises(ValueError, match='tiou_thresholds'):
         diagnose(GT, {}, 2, tiou_thresholds=[0.05])
+
+
+def test_diagnose_files_in_memory_layouts_and_errors():
+    from mmloc.evaluation.diagnosis import diagnose_files
+    gt = {'version': 'x', 'taxonomy': [], 'database': {
+        'a': {'subset': 'validation', 'duration': 50.0, 'annotations': [
+            {'segment': [0, 10], 'label': 'jump'}, {'segment': [20, 30], 'label': 'run'},
+            {'segment': [35, 40], 'label': 'Ambiguous'}]}}}
+    det = {'results': {'a': [{'segment': [0, 10], 'score': 0.9, 'label': 'jump'},
+                             {'segment': [35, 40], 'score': 0.8, 'label': 'Ambiguous'}],
+                       'b': []}}
+    out = diagnose_files(det, gt, subset='validation', tiou_thresholds=[0.5])
+    assert out['classes'] == ['jump', 'run']              # Ambiguous left out
+    assert out['detection']['num_gt'] == 2
+    assert out['detection']['num_predictions'] == 1       # the Ambiguous detection is dropped
+    assert out['detection']['average_mAP'] == pytest.approx(0.5)
+    # no labels: proposals only
+    props = {'results': {'a': [{'segment': [0, 10], 'score': 0.9},
+                               {'segment': [20, 31], 'score': 0.5}]}}
+    out = diagnose_files(props, gt, tiou_thresholds=[0.5])
+    assert out['detection'] is None
+    assert out['class_agnostic']['average_mAP'] == pytest.approx(1.0)
+    bad = {'results': {'a': [{'segment': [0, 10], 'score': 0.9, 'label': 'swim'}]}}
+    with pytest.raises(KeyError, match="video a: label 'swim'"):
+        diagnose_files(bad, gt)
