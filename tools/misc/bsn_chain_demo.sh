@@ -11,7 +11,6 @@ CFG=configs/localization/bsn
 WORK=work_dirs/bsn_synthetic_demo
 # The checkpoints below were written by this script a moment ago; mmengine's own
 # checkpoints need the pickled message hub, which the safe loader may refuse.
-TRUSTED=--unsafe-load
 
 echo "== 1/6 synthetic data (data/synthetic_anet)"
 $PY tools/data/synthetic/generate_activitynet.py data/synthetic_anet --num-train 320 \
@@ -21,7 +20,7 @@ echo "== 2/6 train TEM"
 $PY tools/train.py $CFG/bsn_tem_synthetic_demo.py
 
 echo "== 3/6 test TEM: one CSV per video in $WORK/tem_results/"
-$PY tools/test.py $CFG/bsn_tem_synthetic_demo.py $WORK/tem_epoch_20.pth $TRUSTED
+$PY tools/test.py $CFG/bsn_tem_synthetic_demo.py $WORK/tem_epoch_20.pth
 
 echo "== 4/6 PGM: proposals and BSP features for the train and val videos"
 $PY tools/misc/bsn_proposal_generation.py $CFG/bsn_pgm_synthetic_demo.py --mode train --overwrite
@@ -32,4 +31,4 @@ $PY tools/train.py $CFG/bsn_pem_synthetic_demo.py
 
 echo "== 6/6 test PEM: AR@AN on the val split, proposals in $WORK/results.json"
 $PY tools/test.py $CFG/bsn_pem_synthetic_demo.py $WORK/pem_epoch_20.pth \
-    --eval AR@AN --out $WORK/results.json $TRUSTED
+    --eval AR@AN --out $WORK/results.json
