@@ -9,8 +9,6 @@ cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python}
 CFG=configs/localization/bsn
 WORK=work_dirs/bsn_synthetic_demo
-# The checkpoints below were written by this script a moment ago; mmengine's own
-# checkpoints need the pickled message hub, which the safe loader may refuse.
 
 echo "== 1/6 synthetic data (data/synthetic_anet)"
 $PY tools/data/synthetic/generate_activitynet.py data/synthetic_anet --num-train 320 \
