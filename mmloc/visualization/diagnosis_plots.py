@@ -89,9 +89,16 @@ def plot_false_positive_analysis(summary: dict, out_file: str, title: str = '') 
         ax.bar(x, vals, bottom=bottom, color=FP_COLORS[c], edgecolor='white', linewidth=0.5,
                label=FP_CATEGORY_NAMES[c])
         bottom += vals
+    for i, n in zip(x, fp['group_sizes']):
+        if n == 0:
+            ax.text(i, 2, 'no\npred.', ha='center', va='bottom', fontsize=8, color='gray')
     ax.set_xticks(x, [f'{i}G' for i in x])
-    ax.set_xlabel('Rank interval of the predictions in their class\n'
-                  '(kG: ranks (k-1)G+1 .. kG, G = number of GT of the class)')
+    if summary.get('class_agnostic'):
+        ax.set_xlabel('Rank interval of the proposals (all videos)\n'
+                      '(kG: ranks (k-1)G+1 .. kG, G = number of GT)')
+    else:
+        ax.set_xlabel('Rank interval of the predictions in their class\n'
+                      '(kG: ranks (k-1)G+1 .. kG, G = number of GT of the class)')
     ax.set_ylabel('Share of predictions (%)')
     ax.set_ylim(0, 100)
     ax.set_title('False-positive profile')
@@ -133,6 +140,7 @@ def _bucket_panel(ax, summary_part: dict, key: str, ylabel: str, base: float | N
         for b, v in zip(bars, vals):
             ax.annotate('n/a' if np.isnan(v) else f'{v:.1f}',
                         (b.get_x() + b.get_width() / 2, 0 if np.isnan(v) else v),
+                        xytext=(0, 2), textcoords='offset points',
                         ha='center', va='bottom', fontsize=8)
         ax.text(xs.mean(), ymax * 1.02, CHARACTERISTIC_TITLES.get(name, name), ha='center',
                 va='bottom', fontsize=10)
@@ -144,7 +152,7 @@ def _bucket_panel(ax, summary_part: dict, key: str, ylabel: str, base: float | N
     if base is not None:
         ax.axhline(100 * base, color='k', linestyle='--', linewidth=1.2,
                    label=f'{base_label} {100 * base:.1f}%')
-    ax.set_xticks(xpos, ticks, fontsize=8)
+    ax.set_xticks(xpos, ticks, fontsize=7.5)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, ymax * 1.12)
     ax.set_xlim(-1, x0 - 1)
@@ -154,11 +162,11 @@ def _bucket_panel(ax, summary_part: dict, key: str, ylabel: str, base: float | N
 
 def plot_sensitivity(summary: dict, out_file: str, title: str = '') -> str:
     """Average-mAP_N per GT bucket (coverage, length, instances per video) vs. the overall one."""
-    fig, ax = plt.subplots(figsize=(15, 5))
+    fig, ax = plt.subplots(figsize=(17, 5))
     _bucket_panel(ax, summary['sensitivity'], 'average_mAP_N', 'Average-mAP$_N$ (%)',
                   summary['average_mAP_N'], 'all GT:')
     ax.set_xlabel('GT bucket (range, number of GT instances n)')
-    fig.suptitle(f'{title + ": " if title else ""}sensitivity, {_subject(summary)}', y=1.06)
+    fig.suptitle(f'{title + ": " if title else ""}sensitivity, {_subject(summary)}', y=1.02)
     fig.tight_layout()
     return _save(fig, out_file)
 
@@ -166,11 +174,11 @@ def plot_sensitivity(summary: dict, out_file: str, title: str = '') -> str:
 def plot_false_negatives(summary: dict, out_file: str, title: str = '') -> str:
     """Share of GT never detected (at tIoU >= alpha, averaged over alphas) per GT bucket."""
     fn = summary['false_negative']
-    fig, ax = plt.subplots(figsize=(15, 5))
+    fig, ax = plt.subplots(figsize=(17, 5))
     _bucket_panel(ax, fn, 'rate', 'False negatives: GT not detected (%)', fn['overall'],
                   'all GT:')
     ax.set_xlabel('GT bucket (range, number of GT instances n)')
-    fig.suptitle(f'{title + ": " if title else ""}false negatives, {_subject(summary)}', y=1.06)
+    fig.suptitle(f'{title + ": " if title else ""}false negatives, {_subject(summary)}', y=1.02)
     fig.tight_layout()
     return _save(fig, out_file)
 

@@ -136,7 +136,8 @@ def diagnose(ground_truth: Mapping, predictions: Mapping, num_classes: int,
             average_mAP_N=sensitivity_by_bucket(matched, order, gt['labels'], b_ids, len(names),
                                                 avg_pos).tolist(),
             no_bucket=int((b_ids < 0).sum()))
-        false_negative[name] = dict(buckets=list(names), num_gt=counts.tolist(),
+        false_negative[name] = dict(buckets=list(names), edges=sensitivity[name]['edges'],
+                                    num_gt=counts.tolist(),
                                     rate=false_negative_rates(missed, b_ids, len(names))[1].tolist())
     return dict(
         class_agnostic=bool(class_agnostic), tiou_thresholds=thr.tolist(), min_tiou=min_tiou,

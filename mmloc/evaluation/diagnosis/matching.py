@@ -2,8 +2,7 @@
 
 The matching itself (which GT each prediction takes at each tIoU threshold) is
 :func:`mmloc.evaluation.functional.detection_map.match_detections`; this module adds what it
-does not return: flat arrays in the same order, each prediction's rank inside its class and
-its best-overlapping GT of *any* class in its video (for the false-positive categories).
+does not return: flat arrays in the same order and each prediction's best-overlapping GT of *any* class in its video (for the false-positive categories).
 """
 from __future__ import annotations
 
@@ -62,15 +61,6 @@ def flatten_predictions(predictions: Mapping) -> dict:
     cat = (lambda xs, shape: np.concatenate(xs) if xs else np.zeros(shape))
     return dict(videos=videos, segments=cat(segs, (0, 2)), scores=cat(scores, 0),
                 labels=cat(labs, 0).astype(np.int64), video=cat(vidx, 0).astype(np.int64))
-
-
-def rank_in_class(class_order: list, num_predictions: int) -> np.ndarray:
-    """(N,) int64: 0-based rank of each prediction inside its class (``class_order[c]`` is
-    the best-first index list of class ``c``)."""
-    rank = np.full(num_predictions, -1, dtype=np.int64)
-    for idx in class_order:
-        rank[idx] = np.arange(len(idx))
-    return rank
 
 
 def top_gt_overlap(gt: Mapping, pred: Mapping) -> tuple[np.ndarray, np.ndarray]:
