@@ -41,7 +41,8 @@ _base_ = ['{repo}/configs/localization/ssn/ssn_synthetic_demo_test.py']
 _data = '{data}'
 train_dataloader = dict(dataset=dict(ann_file=_data + '/thumos_anno_train.json',
                                      data_prefix=dict(video=_data + '/features')))
-_eval_ds = dict(ann_file=_data + '/thumos_anno_val.json', data_prefix=dict(video=_data + '/features'),
+_eval_ds = dict(ann_file=_data + '/thumos_anno_val.json',
+                data_prefix=dict(video=_data + '/features'),
                 reg_normalize_constants=dict(ann_file=_data + '/thumos_anno_train.json'))
 val_dataloader = dict(dataset=_eval_ds)
 test_dataloader = dict(dataset=_eval_ds)

@@ -1,4 +1,4 @@
-"""Generate seeded synthetic THUMOS14-like data for SSN (features + JSON, and/or tiny frames + TAG lists).
+"""Generate seeded synthetic THUMOS14-like data for SSN (features and/or tiny frames + TAG lists).
 
 Examples:
     python tools/data/synthetic/generate_thumos.py data/synthetic_thumos
