@@ -399,8 +399,8 @@ class _SSNBase(BaseDataset):
                        aug_ratio=self.aug_ratio, start_index=1)
         if self.test_mode:
             segs = info['proposal_segments']
-            if len(segs) == 0:  # 0.x: one whole-video proposal
-                segs = np.array([[0, info['num_frames']]], np.int64)
+            if len(segs) == 0:  # 0.x: one whole-video proposal, SSNInstance(0, n - 1)
+                segs = np.array([[0, max(1, info['num_frames'] - 1)]], np.int64)
             results.update(proposal_segments=segs, proposal_labels=np.zeros(len(segs), np.int64),
                            proposal_type=np.full(len(segs), -1, np.int64))
         else:

@@ -164,3 +164,10 @@ def test_sample_proposal_frames_transform_test_mode():
     assert len(out['frame_inds']) == 10
     np.testing.assert_allclose(out['relative_proposals'], [[0.2, 0.4]])
     np.testing.assert_array_equal(out['proposal_ticks'], [[1, 2, 4, 5]])
+
+
+def test_test_mode_video_without_proposals_gets_whole_video(tmp_path):
+    path = _list_file(tmp_path, [_video('a'), ('b', 50, [[1, 5, 20]], [])])
+    ds = SSNDataset(path, pipeline=[], test_mode=True, reg_normalize_constants=[[0, 0], [1, 1]])
+    # 0.x: SSNInstance(0, num_frames - 1)
+    np.testing.assert_array_equal(ds[1]['proposal_segments'], [[0, 49]])
