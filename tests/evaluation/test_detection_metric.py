@@ -72,3 +72,19 @@ def test_detection_metric_needs_class_names():
         metric.compute_metrics(metric.results)
     with pytest.raises(ValueError, match='protocol'):
         DetectionMetric(protocol='voc')
+
+
+def test_files_with_an_empty_video_list(tmp_path):
+    """A results video with no detections counts as no detection (was a TypeError)."""
+    import json
+
+    from mmloc.evaluation.metrics.detection_metric import detection_map_from_files
+    rec = dict(duration_second=10, duration_frame=100, feature_frame=100)
+    gt = {'v_a': dict(rec, annotations=[{'segment': [1, 3], 'label': 'x'}]),
+          'v_b': dict(rec, annotations=[{'segment': [2, 5], 'label': 'x'}])}
+    res = {'results': {'a': [{'segment': [1, 3], 'score': 0.9, 'label': 'x'}], 'b': []}}
+    (tmp_path / 'gt.json').write_text(json.dumps(gt))
+    (tmp_path / 'res.json').write_text(json.dumps(res))
+    out = detection_map_from_files(str(tmp_path / 'res.json'), str(tmp_path / 'gt.json'))
+    # one of two GT found with precision 1 -> AP 0.5 at every threshold
+    assert out['average_mAP'] == pytest.approx(0.5)

@@ -68,7 +68,7 @@ def detection_map_from_files(results_file, ann_file, subset: str | None = None, 
     gt_arr = {vid: (r['segments'], label_indices(r['labels'], index, f'{ann_file}: video {vid}'))
               for vid, r in gt.items()}
     pr_arr = {vid: (r['segments'], r['scores'],
-                    label_indices(r['labels'], index, f'{results_file}: video {vid}'))
+                    label_indices(r['labels'] or [], index, f'{results_file}: video {vid}'))
               for vid, r in results.items()}
     out = compute_detection_map(gt_arr, pr_arr, len(classes), thr, score_order)
     return map_metrics(out, thr)
