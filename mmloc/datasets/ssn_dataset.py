@@ -81,22 +81,25 @@ def parse_proposal_list(path: str) -> List[dict]:
             num_frames = int(float(block[1]) * float(block[2]))
             fps = float(block[2])
             num_gts = int(block[3])
-            gts = np.array([[float(v) for v in block[4 + i].split()] for i in range(num_gts)],
-                           dtype=np.float64).reshape(num_gts, -1)
+            gt_rows = [block[4 + i].split() for i in range(num_gts)]
             k = 4 + num_gts
             num_props = int(block[k])
-            props = np.array([[float(v) for v in block[k + 1 + i].split()]
-                              for i in range(num_props)], dtype=np.float64).reshape(num_props, -1)
+            prop_rows = [block[k + 1 + i].split() for i in range(num_props)]
+            if len(block) != k + 1 + num_props:
+                raise ValueError(f'{len(block)} lines, expected {k + 1 + num_props}')
         except (IndexError, ValueError) as e:
             raise ValueError(f'{where}: malformed proposal-list block ({e})') from None
-        if gts.shape[1] != 3 and num_gts:
-            raise ValueError(f'{where}: GT rows must be "label start end", got {gts.shape[1]} '
-                             'fields')
-        if props.shape[1] != 5 and num_props:
-            raise ValueError(f'{where}: proposal rows must be "label iou overlap start end", '
-                             f'got {props.shape[1]} fields')
-        videos.append(dict(video_id=video_id, num_frames=num_frames, fps=fps,
-                           gts=gts.reshape(-1, 3), proposals=props.reshape(-1, 5)))
+        if any(len(r) != 3 for r in gt_rows):
+            raise ValueError(f'{where}: GT rows must be "label start end"')
+        if any(len(r) != 5 for r in prop_rows):
+            raise ValueError(f'{where}: proposal rows must be "label iou overlap start end"')
+        try:
+            gts = np.array(gt_rows, dtype=np.float64).reshape(-1, 3)
+            props = np.array(prop_rows, dtype=np.float64).reshape(-1, 5)
+        except ValueError as e:
+            raise ValueError(f'{where}: non-numeric GT / proposal field ({e})') from None
+        videos.append(dict(video_id=video_id, num_frames=num_frames, fps=fps, gts=gts,
+                           proposals=props))
     return videos
 
 
