@@ -92,6 +92,10 @@ def build_train_config(args) -> Config:
     if cfg.get('randomness') is None and (args.seed is not None or args.deterministic):
         cfg.randomness = dict(seed=args.seed, diff_rank_seed=args.diff_rank_seed,
                               deterministic=args.deterministic)
+    hooks = list(cfg.get('custom_hooks', []) or [])
+    if not any(h.get('type') == 'RNGStateHook' for h in hooks):
+        hooks.append(dict(type='RNGStateHook'))  # resumable random streams
+    cfg.custom_hooks = hooks
     setup_launcher(cfg, args.launcher)
     return cfg
 
