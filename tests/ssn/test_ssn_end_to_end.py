@@ -74,7 +74,7 @@ def test_feature_demo_trains_and_tests(tmp_path):
 FRAME_CONFIG = """
 _base_ = ['{repo}/configs/localization/ssn/ssn_r50_450e_thumos14_rgb_{split}.py']
 model = dict(cls_head=dict(num_classes=3), test_cfg=dict(batch_size=8))
-_load = dict(type='SSNLoadFrames', short_side=32, crop_size=32)
+_load = dict(type='SSNLoadFrames', scale=(40, 32), crop_size=32)
 {body}
 """
 TRAIN_BODY = """

@@ -6,7 +6,15 @@ from PIL import Image
 
 from mmloc.datasets.ssn_dataset import SSNDataset
 from mmloc.datasets.transforms.ssn_loading import (SSNLoadFeatures, SSNLoadFrames,
-                                                   frames_to_snippets)
+                                                   frames_to_snippets, rescale_size)
+
+
+def test_rescale_size_follows_mmcv_keep_ratio():
+    assert rescale_size(320, 180, (340, 256)) == (340, 191)   # long edge binds
+    assert rescale_size(340, 256, (340, 256)) == (340, 256)
+    assert rescale_size(100, 200, (340, 256)) == (170, 340)   # portrait: long edge binds
+    assert rescale_size(400, 200, (340, 256)) == (340, 170)
+    assert rescale_size(300, 300, (340, 256)) == (256, 256)   # short edge binds
 
 
 def test_frames_to_snippets_hand_values():
@@ -18,7 +26,7 @@ def test_load_frames_channel_order_and_mean(tmp_path):
     colour = (200, 100, 50)  # R, G, B
     for i in (1, 2):
         Image.new('RGB', (40, 30), colour).save(tmp_path / f'img_{i:05d}.png')
-    t = SSNLoadFrames(filename_tmpl='img_{:05}.png', short_side=20, crop_size=16)
+    t = SSNLoadFrames(filename_tmpl='img_{:05}.png', scale=(20, 20), crop_size=16)
     out = t(dict(frame_dir=str(tmp_path), frame_inds=np.array([2, 1, 2]), video_id='v'))
     assert out['inputs'].shape == (3, 3, 16, 16) and out['inputs'].dtype == np.float32
     np.testing.assert_allclose(out['inputs'][0, :, 8, 8], [200 - 104, 100 - 117, 50 - 128])
@@ -42,7 +50,7 @@ def test_load_features_gathers_snippets(tmp_path):
 def test_dataset_on_shared_frames_train_and_test(shared_data):
     root = shared_data / 'mmaction2-testdata'
     ann = str(root / 'annotations' / 'proposal_test_list.txt')
-    load = dict(type='SSNLoadFrames', short_side=64, crop_size=56)
+    load = dict(type='SSNLoadFrames', scale=(80, 64), crop_size=56)
     # incomplete IoU 0.5 as in MMAction2's own SSN dataset test (the sample has no
     # proposal below 0.3)
     ds = SSNDataset(ann, data_prefix=dict(video=str(root)), fps=1.0, seed=0,

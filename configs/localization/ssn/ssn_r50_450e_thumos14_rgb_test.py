@@ -16,7 +16,7 @@ thumos14_classes = [
 test_pipeline = [
     dict(type='SampleProposalFrames', aug_ratio=(0.5, 0.5), clip_len=1, frame_interval=1,
          test_interval=6, mode='test'),
-    dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', short_side=256, crop_size=224,
+    dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', scale=(340, 256), crop_size=224,
          mean=(104, 117, 128), std=(1, 1, 1)),
     dict(type='PackSSNInputs'),
 ]

@@ -10,7 +10,7 @@ ann_file_train = 'data/thumos14/proposals/thumos14_tag_val_proposal_list.txt'
 train_pipeline = [
     dict(type='SampleProposalFrames', body_segments=5, aug_segments=(2, 2),
          aug_ratio=(0.5, 0.5), clip_len=1, frame_interval=1, mode='train'),
-    dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', short_side=256, crop_size=224,
+    dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', scale=(340, 256), crop_size=224,
          mean=(104, 117, 128), std=(1, 1, 1)),
     dict(type='PackSSNInputs'),
 ]

@@ -1,7 +1,7 @@
 """Frame / feature loading for SSN.
 
-* ``SSNLoadFrames``: decodes ``frame_dir/img_%05d.jpg`` with Pillow (RGB), resizes the
-  short side, centre-crops and normalises -> ``inputs`` (N, 3, H, W) float32.
+* ``SSNLoadFrames``: decodes ``frame_dir/img_%05d.jpg`` with Pillow (RGB), resizes keeping
+  the aspect ratio (mmcv's rule), centre-crops and normalises -> ``inputs`` (N, 3, H, W) float32.
 * ``SSNLoadFeatures``: reads a (C, T) snippet feature array and gathers the snippet of
   every sampled frame -> ``inputs`` (N, C) float32.
 
@@ -21,14 +21,21 @@ from PIL import Image
 from mmloc.registry import TRANSFORMS
 
 
-def resize_short_center_crop(img: Image.Image, short_side: int, crop_size: int) -> np.ndarray:
-    """Resize so the short side is ``short_side`` (aspect kept), centre-crop a square.
+def rescale_size(width: int, height: int, scale: Sequence[int]):
+    """Keep-ratio size of mmcv ``Resize(scale, keep_ratio=True)``: the largest size whose long
+    edge is <= ``max(scale)`` and short edge <= ``min(scale)`` (rounded half up)."""
+    factor = min(max(scale) / max(width, height), min(scale) / min(width, height))
+    return int(width * factor + 0.5), int(height * factor + 0.5)
 
-    Returns (crop, crop, 3) float32 RGB.
+
+def resize_center_crop(img: Image.Image, scale: Sequence[int], crop_size: int) -> np.ndarray:
+    """Keep-ratio resize to ``scale`` (long, short), then a centre ``crop_size`` square.
+
+    Images smaller than the crop after resizing are enlarged to it. Returns
+    (crop, crop, 3) float32 RGB.
     """
-    w, h = img.size
-    scale = short_side / float(min(w, h))
-    nw, nh = max(crop_size, int(round(w * scale))), max(crop_size, int(round(h * scale)))
+    nw, nh = rescale_size(*img.size, scale)
+    nw, nh = max(nw, crop_size), max(nh, crop_size)
     img = img.resize((nw, nh), Image.BILINEAR)
     left, top = (nw - crop_size) // 2, (nh - crop_size) // 2
     img = img.crop((left, top, left + crop_size, top + crop_size))
@@ -41,15 +48,16 @@ class SSNLoadFrames:
 
     Args:
         filename_tmpl: frame file name pattern (1-based index).
-        short_side / crop_size: resize (short side) then centre crop, in pixels.
+        scale: keep-ratio resize bound ``(long, short)`` as 0.x ``Resize((340, 256))``.
+        crop_size: centre crop, in pixels.
         mean / std: per-channel RGB normalisation.
     """
 
-    def __init__(self, filename_tmpl: str = 'img_{:05}.jpg', short_side: int = 256,
-                 crop_size: int = 224, mean: Sequence[float] = (104, 117, 128),
+    def __init__(self, filename_tmpl: str = 'img_{:05}.jpg',
+                 scale: Sequence[int] = (340, 256), crop_size: int = 224, mean: Sequence[float] = (104, 117, 128),
                  std: Sequence[float] = (1, 1, 1)):
         self.filename_tmpl = filename_tmpl
-        self.short_side = short_side
+        self.scale = tuple(scale)
         self.crop_size = crop_size
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
@@ -63,8 +71,8 @@ class SSNLoadFrames:
                 path = osp.join(frame_dir, self.filename_tmpl.format(i))
                 try:
                     with Image.open(path) as im:
-                        arr = resize_short_center_crop(im.convert('RGB'), self.short_side,
-                                                       self.crop_size)
+                        arr = resize_center_crop(im.convert('RGB'), self.scale,
+                                                 self.crop_size)
                 except FileNotFoundError:
                     raise FileNotFoundError(f'video {results.get("video_id")}: frame {path} '
                                             f'not found (total_frames '
