@@ -88,3 +88,14 @@ def test_files_with_an_empty_video_list(tmp_path):
     out = detection_map_from_files(str(tmp_path / 'res.json'), str(tmp_path / 'gt.json'))
     # one of two GT found with precision 1 -> AP 0.5 at every threshold
     assert out['average_mAP'] == pytest.approx(0.5)
+
+
+def test_average_over_a_subset_of_thresholds():
+    from mmloc.evaluation.metrics.detection_metric import map_metrics
+    thr = np.round(np.arange(0.1, 0.75, 0.1), 2)
+    result = dict(mAP=np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]), average_mAP=0.6)
+    assert map_metrics(result, thr)['average_mAP'] == pytest.approx(0.6)
+    # THUMOS14 convention: mean of 0.3..0.7 = (0.7 + 0.6 + 0.5 + 0.4 + 0.3) / 5
+    assert map_metrics(result, thr, [0.3, 0.4, 0.5, 0.6, 0.7])['average_mAP'] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match='0.95'):
+        map_metrics(result, thr, [0.95])

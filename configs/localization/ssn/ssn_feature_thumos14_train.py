@@ -47,7 +47,8 @@ val_dataloader = dict(
     dataset=dict(_dataset, subset='test', test_mode=True, pipeline=test_pipeline,
                  reg_normalize_constants=dict(subset='train')))
 val_evaluator = dict(type='DetectionMetric', protocol='thumos14',
-                     tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], classes=classes)
+                     tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+                     average_over=[0.3, 0.4, 0.5, 0.6, 0.7], classes=classes)
 
 max_epochs = 100
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=20,

@@ -32,6 +32,7 @@ test_dataloader = dict(
         reg_normalize_constants=None))
 test_evaluator = dict(type='DetectionMetric', protocol='thumos14',
                       tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+                      average_over=[0.3, 0.4, 0.5, 0.6, 0.7],
                       classes=thumos14_classes)
 test_cfg = dict(type='TestLoop')
 model = dict(test_cfg=dict(top_k=2000, nms=0.2, use_regression=True, batch_size=16))

@@ -42,7 +42,8 @@ val_dataloader = dict(
                  pipeline=test_pipeline,
                  reg_normalize_constants=dict(ann_file=f'{data_dir}/thumos_anno_train.json')))
 val_evaluator = dict(type='DetectionMetric', protocol='thumos14',
-                     tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], classes=classes)
+                     tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+                     average_over=[0.3, 0.4, 0.5, 0.6, 0.7], classes=classes)
 
 max_epochs = 150
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=max_epochs,

@@ -27,10 +27,25 @@ def resolve_tiou_thresholds(protocol: str = 'anet', tiou_thresholds=None) -> np.
     return PROTOCOL_TIOU_THRESHOLDS[protocol]
 
 
-def map_metrics(result: dict, thresholds: np.ndarray) -> dict:
-    """``{'mAP@0.50': ..., ..., 'average_mAP': ...}`` from :func:`compute_detection_map`."""
+def map_metrics(result: dict, thresholds: np.ndarray, average_over=None) -> dict:
+    """``{'mAP@0.50': ..., ..., 'average_mAP': ...}`` from :func:`compute_detection_map`.
+
+    ``average_over``: thresholds (a subset of ``thresholds``) that ``average_mAP`` averages;
+    None averages all (e.g. THUMOS14 papers report the mean of 0.3:0.1:0.7 while SSN
+    evaluates 0.1:0.1:0.7).
+    """
     metrics = OrderedDict((f'mAP@{t:.2f}', float(v)) for t, v in zip(thresholds, result['mAP']))
-    metrics['average_mAP'] = float(result['average_mAP'])
+    if average_over is None:
+        metrics['average_mAP'] = float(result['average_mAP'])
+        return metrics
+    picked = []
+    for t in average_over:
+        hit = np.flatnonzero(np.isclose(thresholds, t, rtol=0, atol=1e-9))
+        if hit.size == 0:
+            raise ValueError(f'average_over: threshold {t} is not one of the evaluated '
+                             f'thresholds {list(np.round(thresholds, 4))}')
+        picked.append(result['mAP'][hit[0]])
+    metrics['average_mAP'] = float(np.mean(picked))
     return metrics
 
 
@@ -87,6 +102,7 @@ class DetectionMetric(BaseMetric):
         out_file: when set, detections are written there (results.json layout with
             ``label`` = class name when known, else the index).
         score_order: ``'official'`` or ``'stable'`` (MMAction2's tie order).
+        average_over: thresholds that ``average_mAP`` averages (default: all evaluated).
 
     GT comes from each sample's ``annotations`` (``{'segment': [s, e] seconds, 'label'}``,
     label a name or an int); predictions from ``pred_instances`` (``segments`` seconds,
@@ -96,7 +112,7 @@ class DetectionMetric(BaseMetric):
 
     def __init__(self, protocol: str = 'anet', tiou_thresholds=None, classes=None,
                  label_map: dict | None = None, out_file: str | None = None,
-                 score_order: str = 'official', collect_device: str = 'cpu',
+                 score_order: str = 'official', average_over=None, collect_device: str = 'cpu',
                  prefix: str | None = None, collect_dir: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.tiou_thresholds = resolve_tiou_thresholds(protocol, tiou_thresholds)
@@ -106,6 +122,7 @@ class DetectionMetric(BaseMetric):
         self.label_map = dict(label_map) if label_map is not None else None
         self.out_file = out_file
         self.score_order = score_order
+        self.average_over = None if average_over is None else [float(t) for t in average_over]
 
     def _class_index(self) -> dict | None:
         if self.label_map is not None:
@@ -164,7 +181,7 @@ class DetectionMetric(BaseMetric):
         preds = {vid: (r['segments'], r['scores'], r['labels']) for vid, r in videos.items()}
         out = compute_detection_map(gt, preds, num_classes, self.tiou_thresholds,
                                     self.score_order)
-        return dict(map_metrics(out, self.tiou_thresholds))
+        return dict(map_metrics(out, self.tiou_thresholds, self.average_over))
 
 
 def proposals_to_detections(results: Mapping, classifier: Mapping, top_k_classes: int = 1,
