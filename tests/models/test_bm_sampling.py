@@ -86,19 +86,25 @@ def test_column_sums_and_sparsity():
     assert np.all(bm_valid_mask(T).ravel()[cell] == 1)
 
 
-def test_bag_index_covers_every_nonzero_once():
+def test_bag_index_covers_every_nonzero_once_both_ways():
     T, N, P = 9, 4, 3
-    sp = bm_sparse_mask(T, N, P, 0.5)
-    bags = bm_bag_index(sp)
-    assert bags.bag_offsets.shape == (T * T,) and bags.num_rows == N * T
+    bags = bm_bag_index(bm_sparse_mask(T, N, P, 0.5))
+    assert bags.bag_offsets.shape == (T * T,) and bags.row_offsets.shape == (N * T,)
     dense = bm_dense_mask(T, N, P, 0.5).reshape(T, N, T * T)
-    rebuilt = np.zeros_like(dense)
+    by_cell = np.zeros_like(dense)
     ends = np.append(bags.bag_offsets[1:], len(bags.table_rows))
     for cell in range(T * T):
         for k in range(bags.bag_offsets[cell], ends[cell]):
             n, j = divmod(int(bags.table_rows[k]), T)
-            rebuilt[j, n, cell] += bags.bag_weights[k]
-    np.testing.assert_array_equal(rebuilt, dense)
+            by_cell[j, n, cell] += bags.bag_weights[k]
+    by_row = np.zeros_like(dense)
+    ends = np.append(bags.row_offsets[1:], len(bags.cells))
+    for row in range(N * T):
+        n, j = divmod(row, T)
+        for k in range(bags.row_offsets[row], ends[row]):
+            by_row[j, n, bags.cells[k]] += bags.row_weights[k]
+    np.testing.assert_array_equal(by_cell, dense)
+    np.testing.assert_array_equal(by_row, dense)
 
 
 def test_bad_arguments_named():

@@ -11,7 +11,7 @@ which is exactly what the dense path computes for their all-zero mask columns.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -21,22 +21,37 @@ from .bm_sampling import BMSparseMask
 
 
 class BMBagIndex(NamedTuple):
-    """Sampling as bags over the rows ``n*T + j`` of the fused table, one bag per cell.
+    """The sparse sampling as bags, both ways round.
+
+    Forward (one bag per output cell ``d*T + s``, over the rows ``n*T + j`` of the fused
+    table ``G`` reshaped to (N*T, O)), and transposed (one bag per table row, over the
+    cells), which the backward pass uses instead of a scatter-add.
 
     Attributes:
-        table_rows: (nnz,) int64, row ``n*T + j`` of ``G`` reshaped to (N*T, O).
-        bag_offsets: (T*T,) int64, start of the bag of cell ``d*T + s`` in ``table_rows``.
+        table_rows: (nnz,) int64, table row ``n*T + j`` of each entry, grouped by cell.
+        bag_offsets: (T*T,) int64, start of each cell's bag in ``table_rows``.
         bag_weights: (nnz,) float32, the mask value of each entry.
-        num_rows: N*T, rows of one video's table.
+        cells: (nnz,) int64, cell ``d*T + s`` of each entry, grouped by table row.
+        row_offsets: (N*T,) int64, start of each table row's bag in ``cells``.
+        row_weights: (nnz,) float32, the mask value of each entry in that order.
     """
     table_rows: np.ndarray
     bag_offsets: np.ndarray
     bag_weights: np.ndarray
-    num_rows: int
+    cells: np.ndarray
+    row_offsets: np.ndarray
+    row_weights: np.ndarray
+
+
+def _offsets(group: np.ndarray, num_groups: int) -> np.ndarray:
+    counts = np.bincount(group, minlength=num_groups)
+    offsets = np.zeros(num_groups, dtype=np.int64)
+    np.cumsum(counts[:-1], out=offsets[1:])
+    return offsets
 
 
 def bm_bag_index(mask: BMSparseMask) -> BMBagIndex:
-    """Regroup the sparse mask's non-zeros by output cell (d, s).
+    """Regroup the sparse mask's non-zeros by output cell (d, s) and by table row.
 
     Args:
         mask: from :func:`~mmloc.models.layers.bm_sampling.bm_sparse_mask`.
@@ -46,30 +61,64 @@ def bm_bag_index(mask: BMSparseMask) -> BMBagIndex:
     """
     T = mask.shape[0]
     num_cells = T * T
-    n = mask.column // num_cells
-    cell = mask.column % num_cells
-    order = np.lexsort((mask.snippet_idx, n, cell))
-    counts = np.bincount(cell, minlength=num_cells)
-    offsets = np.zeros(num_cells, dtype=np.int64)
-    np.cumsum(counts[:-1], out=offsets[1:])
-    num_samples = mask.shape[1] // num_cells
-    return BMBagIndex(table_rows=(n * T + mask.snippet_idx)[order].astype(np.int64),
-                      bag_offsets=offsets,
-                      bag_weights=mask.weight[order].astype(np.float32),
-                      num_rows=num_samples * T)
+    num_rows = (mask.shape[1] // num_cells) * T
+    cell = (mask.column % num_cells).astype(np.int64)
+    row = ((mask.column // num_cells) * T + mask.snippet_idx).astype(np.int64)
+    by_cell = np.lexsort((row, cell))
+    by_row = np.lexsort((cell, row))
+    return BMBagIndex(table_rows=row[by_cell], bag_offsets=_offsets(cell, num_cells),
+                      bag_weights=mask.weight[by_cell].astype(np.float32),
+                      cells=cell[by_row], row_offsets=_offsets(row, num_rows),
+                      row_weights=mask.weight[by_row].astype(np.float32))
+
+
+def _batched_bags(index: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor,
+                  batch: int, stride: int, dtype: torch.dtype) -> tuple:
+    """Repeat one video's bags for ``batch`` videos whose tables are stacked ``stride`` apart."""
+    video = torch.arange(batch, device=index.device)[:, None]
+    return ((index[None, :] + video * stride).reshape(-1),
+            (offsets[None, :] + video * index.numel()).reshape(-1),
+            weights.to(dtype).repeat(batch))
+
+
+class _SparseSampling(torch.autograd.Function):
+    """``out[cell] = sum_e w_e * table[row_e]`` with the transposed bags as backward.
+
+    The gradient of an ``embedding_bag`` is a sort plus a scatter-add; the transposed
+    bags turn it into another (parallel, deterministic) ``embedding_bag``.
+    """
+
+    @staticmethod
+    def forward(ctx, table, batch, index):
+        T2 = index['bag_offsets'].numel()
+        rows, offsets, weights = _batched_bags(index['table_rows'], index['bag_offsets'],
+                                               index['bag_weights'], batch,
+                                               table.shape[0] // batch, table.dtype)
+        ctx.index, ctx.batch, ctx.num_cells = index, batch, T2
+        return F.embedding_bag(rows, table, offsets, mode='sum', per_sample_weights=weights)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        index = ctx.index
+        cells, offsets, weights = _batched_bags(index['cells'], index['row_offsets'],
+                                                index['row_weights'], ctx.batch,
+                                                ctx.num_cells, grad_out.dtype)
+        grad_table = F.embedding_bag(cells, grad_out.contiguous(), offsets, mode='sum',
+                                     per_sample_weights=weights)
+        return grad_table, None, None
 
 
 def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                    table_rows: torch.Tensor, bag_offsets: torch.Tensor,
-                    bag_weights: torch.Tensor) -> torch.Tensor:
+                    index: Dict[str, torch.Tensor]) -> torch.Tensor:
     """BM sampling followed by the (N, 1, 1) Conv3d, without the dense BM feature.
 
     Args:
         feature: (B, C, T) features entering the BM layer.
         weight: (O, C, N, 1, 1) Conv3d weight (``x_3d_p.0.weight``).
         bias: (O,) Conv3d bias or None.
-        table_rows, bag_offsets, bag_weights: tensors of :class:`BMBagIndex`, on
-            ``feature``'s device.
+        index: the fields of :class:`BMBagIndex` as tensors on ``feature``'s device
+            (see :func:`bm_bag_tensors`).
 
     Returns:
         (B, O, T(d), T(s)), equal to ``conv3d(dense_bm_layer(feature, W)).squeeze(2)``
@@ -80,18 +129,21 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
     if C_w != C or weight.shape[3:] != (1, 1):
         raise ValueError(f'fused_bm_conv3d: weight of shape {tuple(weight.shape)} does not fit '
                          f'features with {C} channels (expected (O, {C}, N, 1, 1))')
+    if index['row_offsets'].numel() != N * T or index['bag_offsets'].numel() != T * T:
+        raise ValueError(f'fused_bm_conv3d: the bag index was built for another grid than '
+                         f'T={T}, N={N}')
     # Channel mixing first: (B, N, T, O) table, one row per (video, bin, snippet).
     table = torch.einsum('bcj,ocn->bnjo', feature, weight[..., 0, 0]).reshape(B * N * T, O)
-    nnz = table_rows.numel()
-    video = torch.arange(B, device=feature.device)[:, None]
-    rows = (table_rows[None, :] + video * (N * T)).reshape(-1)
-    offsets = (bag_offsets[None, :] + video * nnz).reshape(-1)
-    per_sample = bag_weights.to(table.dtype).repeat(B)
-    out = F.embedding_bag(rows, table, offsets, mode='sum', per_sample_weights=per_sample)
+    out = _SparseSampling.apply(table, B, index)                   # (B*T*T, O)
     if bias is not None:
-        out.add_(bias.to(out.dtype))           # in place: embedding_bag's backward needs no output
+        out.add_(bias.to(out.dtype))            # in place: the backward needs no output
     # Cell-major rows viewed as (B, O, T, T) are channels-last, which CPU convs run fastest.
     return out.reshape(B, T, T, O).permute(0, 3, 1, 2)
+
+
+def bm_bag_tensors(index: BMBagIndex, device=None) -> Dict[str, torch.Tensor]:
+    """The arrays of ``index`` as tensors (keys = field names), for :func:`fused_bm_conv3d`."""
+    return {k: torch.as_tensor(v, device=device) for k, v in index._asdict().items()}
 
 
 def dense_bm_layer(feature: torch.Tensor, sample_mask: torch.Tensor,

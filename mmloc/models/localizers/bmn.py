@@ -18,8 +18,8 @@ from mmengine.structures import InstanceData
 
 from mmloc.registry import MODELS
 from mmloc.structures import output_duration_s
-from ..layers import (bm_bag_index, bm_dense_mask, bm_sparse_mask, bm_valid_mask,
-                      dense_bm_layer, fused_bm_conv3d)
+from ..layers import (BMBagIndex, bm_bag_index, bm_bag_tensors, bm_dense_mask, bm_sparse_mask,
+                      bm_valid_mask, dense_bm_layer, fused_bm_conv3d)
 from ..utils import bmn_labels, post_processing
 
 
@@ -152,13 +152,8 @@ class BMN(BaseModel):
                              persistent=False)
         sparse = bm_sparse_mask(temporal_dim, num_samples, num_samples_per_bin, boundary_ratio)
         if bm_layer == 'fused':
-            bags = bm_bag_index(sparse)
-            self.register_buffer('bm_table_rows', torch.from_numpy(bags.table_rows),
-                                 persistent=False)
-            self.register_buffer('bm_bag_offsets', torch.from_numpy(bags.bag_offsets),
-                                 persistent=False)
-            self.register_buffer('bm_bag_weights', torch.from_numpy(bags.bag_weights),
-                                 persistent=False)
+            for name, value in bm_bag_tensors(bm_bag_index(sparse)).items():
+                self.register_buffer(f'bm_{name}', value, persistent=False)
         else:
             mask = bm_dense_mask(temporal_dim, num_samples, num_samples_per_bin,
                                  boundary_ratio)
@@ -203,8 +198,8 @@ class BMN(BaseModel):
         feat = self.x_1d_p(base)
         conv3d = self.x_3d_p[0]
         if self.bm_layer == 'fused':
-            bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, self.bm_table_rows,
-                                 self.bm_bag_offsets, self.bm_bag_weights)
+            index = {name: getattr(self, f'bm_{name}') for name in BMBagIndex._fields}
+            bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, index)
             bm = self.x_3d_p[1](bm)
         else:
             bm = dense_bm_layer(feat, self.sample_mask, self.num_samples)
