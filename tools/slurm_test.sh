@@ -9,7 +9,7 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PY_ARGS=${@:5}
+
 export MASTER_PORT=${MASTER_PORT:-$((12000 + RANDOM % 20000))}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
@@ -21,4 +21,4 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u "$(dirname "$0")/test.py" ${CONFIG} ${CHECKPOINT} --launcher=slurm ${PY_ARGS}
+    python -u "$(dirname "$0")/test.py" ${CONFIG} ${CHECKPOINT} --launcher=slurm "${@:5}"

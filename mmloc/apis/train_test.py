@@ -100,11 +100,36 @@ def build_train_config(args) -> Config:
     return cfg
 
 
+def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str, resume: bool) -> None:
+    """Refuse a checkpoint of another model before mmengine loads it with ``strict=False``.
+
+    Resuming needs every parameter with its shape; ``load_from`` (fine-tuning) may be
+    partial but must share at least one parameter. Otherwise mmengine only logs the
+    missing keys and trains from random weights (or fails later in the optimizer state).
+    """
+    from mmloc.engine.checkpoint import safe_torch_load
+    state = safe_torch_load(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state) if isinstance(state, dict) else state
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    own = model.state_dict()
+    fits = [k for k, v in own.items() if k in state and tuple(state[k].shape) == tuple(v.shape)]
+    bad = [k for k in own if k not in fits]
+    if (resume and bad) or not fits:
+        shown = ', '.join(bad[:3]) + (f' and {len(bad) - 3} more' if len(bad) > 3 else '')
+        raise ValueError(f'{checkpoint}: the checkpoint does not fit the model '
+                         f'{type(model).__name__} of the config (another model or another '
+                         f'config?): {len(bad)} of {len(own)} tensors missing or of another '
+                         f'shape: {shown}')
+
+
 def run_train(cfg: Config) -> Runner:
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else None
     if runner is None:
         from mmloc.registry import RUNNERS
         runner = RUNNERS.build(cfg)
+    if cfg.get('load_from'):
+        model = getattr(runner.model, 'module', runner.model)
+        check_checkpoint_fits(model, cfg.load_from, bool(cfg.get('resume')))
     runner.train()
     return runner
 

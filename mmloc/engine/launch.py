@@ -141,17 +141,39 @@ class RNGStateHook(Hook):
     draws different random numbers than an uninterrupted one (BMN's PEM-reg loss samples
     cells with ``torch.rand_like``). Added to every training config by tools/train.py.
     States are plain tensors/arrays/tuples, loadable with ``weights_only``.
+
+    ``Runner.save_checkpoint`` runs on rank 0 only, so the states of all ranks are
+    gathered earlier, at the points where CheckpointHook (lower priority) may save.
     """
 
-    priority = 'VERY_LOW'
+    priority = 'NORMAL'
 
     def __init__(self) -> None:
         self._pending = None
+        self._gathered = None
+
+    def _gather(self) -> None:
+        self._gathered = all_gather_object(_rng_state())
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if get_world_size() == 1:
+            return
+        for hook in runner.hooks:
+            if type(hook).__name__.endswith('CheckpointHook') and not hook.by_epoch and (
+                    self.every_n_train_iters(runner, hook.interval)
+                    or self.is_last_train_iter(runner)):
+                self._gather()
+                return
+
+    def after_train_epoch(self, runner) -> None:
+        if get_world_size() > 1:
+            self._gather()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        # collective: every rank calls it (mmengine writes the file on rank 0 only)
-        states = all_gather_object(_rng_state()) if get_world_size() > 1 else [_rng_state()]
-        checkpoint['rng_state'] = states
+        if get_world_size() == 1:
+            checkpoint['rng_state'] = [_rng_state()]
+        elif self._gathered is not None:
+            checkpoint['rng_state'] = self._gathered
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if getattr(runner, '_resume', False) and checkpoint.get('rng_state'):

@@ -161,3 +161,31 @@ def test_truncated_checkpoint_is_refused_with_its_name(tmp_path):
     bad.write_bytes(raw[:len(raw) // 2])
     with pytest.raises(RuntimeError, match=r'cut\.pth: cannot read checkpoint'):
         safe_torch_load(str(bad))
+
+
+@pytest.mark.parametrize('how', ['resume', 'load_from'])
+def test_checkpoint_of_another_model_is_refused_before_training(setup, tmp_path, how):
+    other = tmp_path / 'other.pth'
+    torch.save({'state_dict': {'conv1.weight': torch.zeros(3, 3, 3)}, 'meta': {}}, other)
+    kw = (dict(resume=str(other)) if how == 'resume'
+          else dict(cfg_options={'load_from': str(other)}))
+    cfg = build_train_config(_train_args(setup['config'], str(tmp_path / 'w'), **kw))
+    with pytest.raises(ValueError, match=r'other\.pth: the checkpoint does not fit the model BMN'):
+        run_train(cfg)
+    assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
+
+
+def test_resume_needs_every_tensor_of_the_model(setup, tmp_path):
+    """A BMN checkpoint of another size (here: other hidden widths) cannot be resumed."""
+    ref = tmp_path / 'ref'
+    cfg = build_train_config(_train_args(setup['config'], str(ref)))
+    from mmengine.runner import Runner
+    model = Runner.from_cfg(cfg).model
+    state = {k: v for k, v in model.state_dict().items()}
+    name = next(iter(state))
+    state[name] = torch.zeros(1)
+    bad = tmp_path / 'bmn_other_width.pth'
+    torch.save({'state_dict': state, 'meta': {}}, bad)
+    cfg = build_train_config(_train_args(setup['config'], str(tmp_path / 'w'), resume=str(bad)))
+    with pytest.raises(ValueError, match=rf'bmn_other_width\.pth.*1 of {len(state)} tensors.*{name}'):
+        run_train(cfg)
