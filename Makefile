@@ -10,7 +10,7 @@ DEMO_DATA ?= data/synthetic_anet
 DEMO_CONFIG ?= configs/localization/bmn/bmn_synthetic_demo.py
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-slow bsn-demo clean-demo
+.PHONY: install demo test test-slow bsn-demo ssn-demo afsd-demo clean-demo
 
 $(VENV)/.installed: setup.py requirements/runtime.txt requirements/tests.txt requirements/mminstall.txt
 	test -x $(VPY) || $(PYTHON) -m venv --system-site-packages $(VENV)
@@ -26,6 +26,22 @@ install: $(VENV)/.installed
 # prints the AR@AN table and writes the AR-AN curve.
 demo: install
 	$(VPY) tools/misc/run_demo.py --config $(DEMO_CONFIG) --data-dir $(DEMO_DATA) --work-dir $(DEMO_DIR)
+
+# The other models' synthetic chains (each a few minutes on 2 CPU cores).
+bsn-demo: install
+	PYTHON=$(VPY) bash tools/misc/bsn_chain_demo.sh
+
+ssn-demo: install
+	$(VPY) tools/data/synthetic/generate_thumos.py data/synthetic_thumos
+	$(VPY) tools/train.py configs/localization/ssn/ssn_synthetic_demo_train.py
+	$(VPY) tools/test.py configs/localization/ssn/ssn_synthetic_demo_test.py \
+		work_dirs/ssn_synthetic_demo/epoch_150.pth --eval mAP --out work_dirs/ssn_synthetic_demo/results.json
+
+afsd-demo: install
+	$(VPY) tools/data/synthetic/generate_afsd_clips.py data/synthetic_afsd
+	$(VPY) tools/train.py configs/localization/afsd/afsd_synthetic_demo.py --no-validate
+	$(VPY) tools/test.py configs/localization/afsd/afsd_synthetic_demo.py \
+		work_dirs/afsd_synthetic_demo/epoch_12.pth --eval mAP --out work_dirs/afsd_synthetic_demo/results.json
 
 test: install
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
