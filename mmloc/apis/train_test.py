@@ -45,7 +45,7 @@ def find_resume_checkpoint(work_dir: str) -> str | None:
     a temp file: after a crash it can be empty or name a file that is gone, and an empty
     one makes mmengine fail on ``''``. Then fall back to the highest ``epoch_N.pth`` /
     ``iter_N.pth`` (checkpoints themselves are written atomically, see
-    ``mmloc.engine.launch.AtomicLocalBackend``).
+    ``mmloc.engine.fileio.AtomicLocalBackend``).
     """
     pointer = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(pointer):

@@ -1,7 +1,9 @@
 from .checkpoint import safe_torch_load, set_unsafe_checkpoint_loading
-from .hooks import ProgressBarHook
-from .optim_wrapper import CPUAmpOptimWrapper
+from .fileio import AtomicLocalBackend
+from .hooks import ProgressBarHook, RNGStateHook
 from .launch import load_config, resolve_work_dir, setup_launcher
+from .optim_wrapper import CPUAmpOptimWrapper
 
-__all__ = ['CPUAmpOptimWrapper', 'safe_torch_load', 'set_unsafe_checkpoint_loading', 'ProgressBarHook', 'load_config',
+__all__ = ['AtomicLocalBackend', 'CPUAmpOptimWrapper', 'ProgressBarHook', 'RNGStateHook',
+           'safe_torch_load', 'set_unsafe_checkpoint_loading', 'load_config',
            'resolve_work_dir', 'setup_launcher']

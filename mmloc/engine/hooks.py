@@ -1,7 +1,11 @@
-"""Hooks: a progress bar for val/test loops."""
+"""Hooks: a progress bar for val/test loops; RNG state in checkpoints."""
 from __future__ import annotations
 
-from mmengine.dist import is_main_process
+import random
+
+import numpy as np
+import torch
+from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
 
@@ -54,3 +58,76 @@ class ProgressBarHook(Hook):
     def after_val_epoch(self, runner, metrics=None) -> None:
         if self.on_val:
             self._finish()
+
+
+def _rng_state() -> dict:
+    state = dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state['cuda'] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    random.setstate(state['python'])
+    np.random.set_state(state['numpy'])
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state['cuda'])
+
+
+@HOOKS.register_module()
+class RNGStateHook(Hook):
+    """Save every rank's python/numpy/torch RNG state in checkpoints; restore it on resume.
+
+    mmengine re-seeds on resume but does not restore the generators, so a resumed run
+    draws different random numbers than an uninterrupted one (BMN's PEM-reg loss samples
+    cells with ``torch.rand_like``). Added to every training config by tools/train.py.
+    States are plain tensors/arrays/tuples, loadable with ``weights_only``.
+
+    ``Runner.save_checkpoint`` runs on rank 0 only, so the states of all ranks are
+    gathered earlier, at the points where CheckpointHook (lower priority) may save.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self) -> None:
+        self._pending = None
+        self._gathered = None
+
+    def _gather(self) -> None:
+        self._gathered = all_gather_object(_rng_state())
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if get_world_size() == 1:
+            return
+        for hook in runner.hooks:
+            if type(hook).__name__.endswith('CheckpointHook') and not hook.by_epoch and (
+                    self.every_n_train_iters(runner, hook.interval)
+                    or self.is_last_train_iter(runner)):
+                self._gather()
+                return
+
+    def after_train_epoch(self, runner) -> None:
+        if get_world_size() > 1:
+            self._gather()
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if get_world_size() == 1:
+            checkpoint['rng_state'] = [_rng_state()]
+        elif self._gathered is not None:
+            checkpoint['rng_state'] = self._gathered
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if getattr(runner, '_resume', False) and checkpoint.get('rng_state'):
+            self._pending = checkpoint['rng_state']
+
+    def before_train(self, runner) -> None:
+        # after the Runner's own re-seeding, just before the first resumed iteration
+        if self._pending is None:
+            return
+        states, self._pending = self._pending, None
+        if len(states) == get_world_size():
+            _set_rng_state(states[get_rank()])
+        else:
+            runner.logger.warning(f'RNG states of {len(states)} ranks in the checkpoint, '
+                                  f'{get_world_size()} ranks now: random streams not restored')

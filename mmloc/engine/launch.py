@@ -3,21 +3,12 @@ from __future__ import annotations
 
 import difflib
 import os
-import random
 import os.path as osp
 from datetime import timedelta
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
-from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
-from mmengine.fileio.backends import LocalBackend, register_backend
-from mmengine.logging import HistoryBuffer
-
-from mmloc.registry import HOOKS
-from mmloc.utils.io import atomic_open
 
 # Top-level keys that mmengine's Runner reads. A config may define any other variable
 # (data_root_val, feat_dim, ...), so only near-misses of these are treated as typos.
@@ -90,102 +81,3 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
                                    'or tools/dist_train.sh)')
         dist.init_process_group(backend='gloo', init_method='env://',
                                 timeout=timedelta(minutes=30))
-
-
-class AtomicLocalBackend(LocalBackend):
-    """mmengine's local file backend, writing through a temp file + rename.
-
-    mmengine saves checkpoints with ``open(path, 'wb').write(...)``: a crash (SIGKILL,
-    node failure) during the write leaves a truncated ``epoch_N.pth``. Registered for
-    plain paths below, so every checkpoint the Runner saves is complete or absent.
-    """
-
-    def put(self, obj: bytes, filepath) -> None:
-        with atomic_open(filepath, 'wb') as f:
-            f.write(obj)
-
-    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
-        with atomic_open(filepath, 'w', encoding=encoding) as f:
-            f.write(obj)
-
-
-register_backend('local', AtomicLocalBackend, force=True, prefixes='')
-
-# mmengine fills HistoryBuffer._statistics_methods (min/max/current/mean) only when a first
-# buffer is created, and mmloc.engine.checkpoint's getattr allow-list reads that dict: in a
-# fresh process (tools/test.py, --resume) every Runner checkpoint was refused. Creating
-# one buffer at import fills it. (Better fixed in checkpoint.py by listing the 4 names.)
-HistoryBuffer()
-
-
-def _rng_state() -> dict:
-    state = dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state['cuda'] = torch.cuda.get_rng_state()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    random.setstate(state['python'])
-    np.random.set_state(state['numpy'])
-    torch.set_rng_state(state['torch'])
-    if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state(state['cuda'])
-
-
-@HOOKS.register_module()
-class RNGStateHook(Hook):
-    """Save every rank's python/numpy/torch RNG state in checkpoints; restore it on resume.
-
-    mmengine re-seeds on resume but does not restore the generators, so a resumed run
-    draws different random numbers than an uninterrupted one (BMN's PEM-reg loss samples
-    cells with ``torch.rand_like``). Added to every training config by tools/train.py.
-    States are plain tensors/arrays/tuples, loadable with ``weights_only``.
-
-    ``Runner.save_checkpoint`` runs on rank 0 only, so the states of all ranks are
-    gathered earlier, at the points where CheckpointHook (lower priority) may save.
-    """
-
-    priority = 'NORMAL'
-
-    def __init__(self) -> None:
-        self._pending = None
-        self._gathered = None
-
-    def _gather(self) -> None:
-        self._gathered = all_gather_object(_rng_state())
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        if get_world_size() == 1:
-            return
-        for hook in runner.hooks:
-            if type(hook).__name__.endswith('CheckpointHook') and not hook.by_epoch and (
-                    self.every_n_train_iters(runner, hook.interval)
-                    or self.is_last_train_iter(runner)):
-                self._gather()
-                return
-
-    def after_train_epoch(self, runner) -> None:
-        if get_world_size() > 1:
-            self._gather()
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if get_world_size() == 1:
-            checkpoint['rng_state'] = [_rng_state()]
-        elif self._gathered is not None:
-            checkpoint['rng_state'] = self._gathered
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if getattr(runner, '_resume', False) and checkpoint.get('rng_state'):
-            self._pending = checkpoint['rng_state']
-
-    def before_train(self, runner) -> None:
-        # after the Runner's own re-seeding, just before the first resumed iteration
-        if self._pending is None:
-            return
-        states, self._pending = self._pending, None
-        if len(states) == get_world_size():
-            _set_rng_state(states[get_rank()])
-        else:
-            runner.logger.warning(f'RNG states of {len(states)} ranks in the checkpoint, '
-                                  f'{get_world_size()} ranks now: random streams not restored')

@@ -15,7 +15,7 @@ from mmloc.apis import build_train_config, run_train
 from mmloc.apis.train_test import find_resume_checkpoint
 from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
 from mmloc.engine.checkpoint import safe_torch_load
-from mmloc.engine.launch import AtomicLocalBackend
+from mmloc.engine.fileio import AtomicLocalBackend
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
