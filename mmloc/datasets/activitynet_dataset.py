@@ -1,7 +1,6 @@
 """ActivityNet-style localization dataset over MMAction2 annotation JSON + per-video features."""
 from __future__ import annotations
 
-import json
 import math
 import os.path as osp
 import warnings
@@ -10,20 +9,9 @@ from typing import List
 from mmengine.dataset import BaseDataset
 
 from mmloc.registry import DATASETS
+from mmloc.utils.io import load_json_file
 
 REQUIRED_KEYS = ('duration_second', 'duration_frame', 'annotations', 'feature_frame')
-
-
-def _dict_keeping_duplicates(duplicates: list):
-    """``object_pairs_hook`` that builds dicts and records every repeated key."""
-    def hook(pairs):
-        out = {}
-        for key, value in pairs:
-            if key in out:
-                duplicates.append(key)
-            out[key] = value
-        return out
-    return hook
 
 
 def load_annotation_json(ann_file: str) -> dict:
@@ -32,17 +20,7 @@ def load_annotation_json(ann_file: str) -> dict:
     A video id (or a record field) listed twice is an error: ``json.loads`` would
     silently keep the last one and drop the other video's annotations.
     """
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'{ann_file}: annotation file not found')
-    duplicates: list = []
-    try:
-        with open(ann_file, 'rb') as f:
-            raw = f.read()
-        data = json.loads(raw.decode('utf-8'), object_pairs_hook=_dict_keeping_duplicates(duplicates))
-    except UnicodeDecodeError as e:
-        raise ValueError(f'{ann_file}: not UTF-8 encoded ({e})') from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f'{ann_file}: invalid or truncated JSON ({e})') from None
+    data = load_json_file(ann_file, top_level_name='video id')
     if not isinstance(data, dict):
         raise ValueError(f'{ann_file}: expected a JSON object mapping video names to records, '
                          f'got {type(data).__name__}')
@@ -51,15 +29,6 @@ def load_annotation_json(ann_file: str) -> dict:
                          '("database" key); ActivityNetDataset expects the MMAction2 layout '
                          '{video_name: {duration_second, duration_frame, feature_frame, '
                          'annotations}} (see docs/data_preparation.md)')
-    if duplicates:
-        videos = sorted({k for k in duplicates if k in data})
-        if videos:
-            raise ValueError(f'{ann_file}: duplicate video id(s) {videos[:5]}'
-                             f'{" ..." if len(videos) > 5 else ""}: each video must appear once '
-                             '(JSON readers silently keep only the last record)')
-        raise ValueError(f'{ann_file}: duplicate key(s) {sorted(set(duplicates))[:5]} inside a '
-                         'record: each field must appear once (JSON readers silently keep only '
-                         'the last value)')
     return data
 
 

@@ -28,6 +28,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from mmloc.utils import atomic_open, atomic_write_json
+from mmloc.utils.io import load_json_file
 
 RESULTS_VERSION = 'VERSION 1.3'
 
@@ -38,15 +39,12 @@ class FormatError(ValueError):
 
 # ----------------------------------------------------------------------------- helpers
 def load_json(path) -> object:
-    """``json.load`` with errors that name the file."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: file not found')
+    """Read a JSON file; invalid, non-UTF-8 JSON or repeated keys raise ``FormatError``
+    naming the file (a video id listed twice would otherwise silently lose a video)."""
     try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as err:
-        raise FormatError(f'{path}: not valid JSON ({err})') from None
+        return load_json_file(path)
+    except ValueError as err:
+        raise FormatError(str(err)) from None
 
 
 def _source(obj, name):

@@ -58,3 +58,40 @@ def _json_default(value):
     if hasattr(value, 'tolist'):  # torch tensors
         return value.tolist()
     raise TypeError(f'Object of type {type(value).__name__} is not JSON serializable')
+
+
+def load_json_file(path: str | os.PathLike, top_level_name: str = 'top-level key'):
+    """Read a JSON file with errors that name it; repeated object keys are an error.
+
+    ``json.load`` silently keeps the last of two equal keys, which would drop a video
+    listed twice. Raises ``FileNotFoundError`` or ``ValueError`` (file name first);
+    ``top_level_name`` names the top-level keys in that message (e.g. ``'video id'``).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: file not found')
+    duplicates: list = []
+
+    def keep_duplicates(pairs):
+        out = {}
+        for key, value in pairs:
+            if key in out:
+                duplicates.append(key)
+            out[key] = value
+        return out
+
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        data = json.loads(raw.decode('utf-8'), object_pairs_hook=keep_duplicates)
+    except UnicodeDecodeError as e:
+        raise ValueError(f'{path}: not UTF-8 encoded ({e})') from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f'{path}: invalid or truncated JSON ({e})') from None
+    if duplicates:
+        top = sorted({k for k in duplicates if isinstance(data, dict) and k in data})
+        what = f'duplicate {top_level_name}(s) {top[:5]}' if top else \
+            f'duplicate key(s) {sorted(set(duplicates))[:5]} inside an object'
+        raise ValueError(f'{path}: {what}: each key must appear once (JSON readers silently '
+                         'keep only the last one)')
+    return data

@@ -90,3 +90,15 @@ def test_metric_options_and_errors():
     ds.pred_instances = InstanceData(segments=torch.zeros(1, 2), scores=torch.zeros(1))
     with pytest.raises(KeyError, match='v_a.*annotations'):
         ANetMetric().process(None, [ds.to_dict()])
+
+
+def test_results_file_with_a_repeated_video_or_bad_bytes(tmp_path):
+    from mmloc.evaluation.formats import FormatError, read_results
+    path = tmp_path / 'res.json'
+    path.write_text('{"results": {"a": [{"segment": [1, 2], "score": 1}], '
+                    '"a": [{"segment": [3, 4], "score": 1}]}}')
+    with pytest.raises(FormatError, match=r"res\.json: duplicate key\(s\) \['a'\]"):
+        read_results(str(path))
+    path.write_bytes(b'{"results": {"\xff": []}}')
+    with pytest.raises(FormatError, match=r'res\.json: not UTF-8'):
+        read_results(str(path))
