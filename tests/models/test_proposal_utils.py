@@ -114,3 +114,15 @@ def test_post_processing_single_row_and_clip():
 def test_bad_shape_names_function():
     with pytest.raises(ValueError, match='soft_nms'):
         soft_nms(np.zeros((3, 2)), 0.4, 0.5, 0.9, 10)
+
+
+def test_soft_nms_zero_length_and_negative_threshold_match_loop():
+    # Disjoint / zero-length candidates (IoU 0) with a threshold below 0: the decay
+    # factor is exp(0) = 1, so skipping non-overlapping candidates changes nothing.
+    rng = np.random.default_rng(42)
+    tmin = rng.integers(0, 10, 60) / 10
+    tmax = tmin + rng.integers(0, 4, 60) / 10
+    rows = np.stack([tmin, tmax, rng.uniform(size=60)], axis=1)
+    for low in (-0.1, 0.0, 0.3):
+        np.testing.assert_allclose(soft_nms(rows, 0.4, low, 0.9, 30),
+                                   _loop_soft_nms(rows, 0.4, low, 0.9, 30), rtol=0, atol=1e-12)

@@ -55,11 +55,12 @@ def soft_nms(proposals: np.ndarray, alpha: float, low_threshold: float,
         m = int(np.argmax(score))
         tmin, tmax = segs[m]
         inter = pairwise_intersection(segs[m:m + 1], segs)[0]
-        union = length[m] + length - inter
-        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-        decay = iou > low_threshold + (high_threshold - low_threshold) * (tmax - tmin)
-        decay[m] = False
-        score[decay] *= np.exp(-np.square(iou[decay]) / alpha)
+        # Only overlapping candidates can change: IoU 0 decays by exp(0) = 1 at most.
+        near = np.flatnonzero(inter > 0)
+        iou = inter[near] / (length[m] + length[near] - inter[near])
+        decay = (iou > low_threshold + (high_threshold - low_threshold) * (tmax - tmin)) \
+            & (near != m)
+        score[near[decay]] *= np.exp(-np.square(iou[decay]) / alpha)
         kept.append((tmin, tmax, score[m]))
         score[m] = -np.inf
         remaining -= 1
