@@ -77,3 +77,13 @@ def test_custom_backward_passes_gradcheck():
     w = torch.randn(3, 4, N, 1, 1, dtype=torch.float64, requires_grad=True)
     b = torch.randn(3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda *a: fused_bm_conv3d(*a, index), (x, w, b))
+
+
+def test_fused_relu_flag_equals_relu_after():
+    T, N = 8, 4
+    index = _buffers(T, N, 3, 0.5)
+    x = torch.randn(2, 8, T)
+    w = torch.randn(6, 8, N, 1, 1)
+    b = torch.randn(6)
+    torch.testing.assert_close(fused_bm_conv3d(x, w, b, index, relu=True),
+                               torch.relu(fused_bm_conv3d(x, w, b, index)), atol=0, rtol=0)

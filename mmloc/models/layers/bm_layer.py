@@ -110,7 +110,7 @@ class _SparseSampling(torch.autograd.Function):
 
 
 def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                    index: Dict[str, torch.Tensor]) -> torch.Tensor:
+                    index: Dict[str, torch.Tensor], relu: bool = False) -> torch.Tensor:
     """BM sampling followed by the (N, 1, 1) Conv3d, without the dense BM feature.
 
     Args:
@@ -119,6 +119,9 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
         bias: (O,) Conv3d bias or None.
         index: the fields of :class:`BMBagIndex` as tensors on ``feature``'s device
             (see :func:`bm_bag_tensors`).
+        relu: apply the ReLU that follows the Conv3d in BMN, in place on the
+            contiguous result (an in-place ReLU on the returned view would make
+            autograd copy the whole gradient).
 
     Returns:
         (B, O, T(d), T(s)), equal to ``conv3d(dense_bm_layer(feature, W)).squeeze(2)``
@@ -137,6 +140,8 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
     out = _SparseSampling.apply(table, B, index)                   # (B*T*T, O)
     if bias is not None:
         out.add_(bias.to(out.dtype))            # in place: the backward needs no output
+    if relu:
+        out.relu_()
     # Cell-major rows viewed as (B, O, T, T) are channels-last, which CPU convs run fastest.
     return out.reshape(B, T, T, O).permute(0, 3, 1, 2)
 

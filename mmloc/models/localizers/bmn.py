@@ -199,8 +199,8 @@ class BMN(BaseModel):
         conv3d = self.x_3d_p[0]
         if self.bm_layer == 'fused':
             index = {name: getattr(self, f'bm_{name}') for name in BMBagIndex._fields}
-            bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, index)
-            bm = self.x_3d_p[1](bm)
+            # x_3d_p[1] (ReLU) is applied inside, before the channels-last view.
+            bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, index, relu=True)
         else:
             bm = dense_bm_layer(feat, self.sample_mask, self.num_samples)
             bm = self.x_3d_p(bm).squeeze(2)
