@@ -99,7 +99,7 @@ def test_longer_and_shorter_sequences_are_resampled(model, tiny_bmn):
 
 
 def test_fps_gives_the_duration(model, tiny_bmn):
-    T, C = tiny_bmn['T'], tiny_bmn['C']
+    C = tiny_bmn["C"]
     feat = np.random.default_rng(3).random((40, C), dtype=np.float32)
     # 40 snippets x 16 frames at 32 fps = 20 s
     assert inference_localizer(model, feat, fps=32.0) == \

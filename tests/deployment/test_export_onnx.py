@@ -50,7 +50,8 @@ def test_bmn_fused_export_matches_pytorch(tiny_models, tmp_path):
 def test_bmn_dense_export_with_the_same_weights(tiny_models, tmp_path):
     cfg = tiny_models['BMN']
     fused = init_localizer(cfg['config'], cfg['checkpoint'])
-    dense = init_localizer(cfg['config'], cfg['checkpoint'], cfg_options={'model.bm_layer': 'dense'})
+    dense = init_localizer(cfg['config'], cfg['checkpoint'],
+                           cfg_options={'model.bm_layer': 'dense'})
     onnx_file = tmp_path / 'bmn_dense.onnx'
     _export(dense, onnx_file)
     x = tool.random_input(dense, 2, seed=5)

@@ -1,4 +1,6 @@
-"""Training curves and timing from mmengine's scalar logs (``<work_dir>/<timestamp>/vis_data/scalars.json``).
+"""Training curves and timing from mmengine's scalar logs.
+
+mmengine writes them to ``<work_dir>/<timestamp>/vis_data/scalars.json``.
 
 Examples:
     python tools/analysis/analyze_logs.py plot_curve work_dirs/demo/*/vis_data/scalars.json \

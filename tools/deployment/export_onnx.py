@@ -4,9 +4,11 @@ Examples:
     python tools/deployment/export_onnx.py \
         configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py bmn.pth --out bmn.onnx
     python tools/deployment/export_onnx.py \
-        configs/localization/bsn/bsn_tem_400x100_1x16_20e_activitynet_feature.py tem.pth --out tem.onnx
+        configs/localization/bsn/bsn_tem_400x100_1x16_20e_activitynet_feature.py tem.pth \
+        --out tem.onnx
     python tools/deployment/export_onnx.py \
-        configs/localization/bsn/bsn_pem_400x100_1x16_20e_activitynet_feature.py pem.pth --out pem.onnx
+        configs/localization/bsn/bsn_pem_400x100_1x16_20e_activitynet_feature.py pem.pth \
+        --out pem.onnx
 
 The graph is ``forward(mode='tensor')`` (needs ``pip install -r requirements/optional.txt``):
 
