@@ -6,17 +6,17 @@ VENV ?= .venv
 VPY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 DEMO_DIR ?= work_dirs/demo
-DEMO_DATA ?= data/synthetic_anet
+DEMO_DATA ?= data/synthetic_anet_bmn
 DEMO_CONFIG ?= configs/localization/bmn/bmn_synthetic_demo.py
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-slow bsn-demo ssn-demo afsd-demo clean-demo
 
-$(VENV)/.installed: setup.py requirements/runtime.txt requirements/tests.txt requirements/mminstall.txt
+$(VENV)/.installed: setup.py requirements/runtime.txt requirements/tests.txt requirements/optional.txt requirements/mminstall.txt
 	test -x $(VPY) || $(PYTHON) -m venv --system-site-packages $(VENV)
 	$(VPY) -c "import torch" 2>/dev/null || $(VPY) -m pip install -q "torch==$(TORCH_VERSION)"
 	$(VPY) -c "import mmcv" 2>/dev/null || $(VPY) -m pip install -q -r requirements/mminstall.txt
-	$(VPY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(VPY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt
 	$(VPY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -7,12 +7,12 @@ _base_ = [
 
 temporal_dim = 100
 feat_dim = 64
-data_dir = 'data/synthetic_anet'
+data_dir = 'data/synthetic_anet_bmn'
 # read by tools/misc/run_demo.py to (re)generate the data set
-synthetic_data = dict(out_dir=data_dir, num_train=320, num_val=100, seed=0,
+synthetic_data = dict(out_dir=data_dir, num_train=200, num_val=100, seed=0,
                       temporal_dim=temporal_dim, feat_dim=feat_dim, num_classes=10)
 
-model = dict(feat_dim=feat_dim, hidden_dim_1d=64, hidden_dim_2d=64, hidden_dim_3d=128,
+model = dict(feat_dim=feat_dim, hidden_dim_1d=64, hidden_dim_2d=32, hidden_dim_3d=64,
              num_samples=16)
 
 _load = dict(type='LoadLocalizationFeature', temporal_dim=temporal_dim, feat_dim=feat_dim,
