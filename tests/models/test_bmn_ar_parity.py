@@ -1,6 +1,5 @@
-"""Same checkpoint, fused vs dense BM layer: identical AR@AN on a synthetic set (issue "Fast BMN")."""
+"""Fused vs dense BM layer, same checkpoint: identical AR@AN on a synthetic set."""
 import numpy as np
-import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
