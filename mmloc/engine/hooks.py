@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import torch
@@ -23,7 +24,9 @@ class ProgressBarHook(Hook):
         self._bar = None
 
     def _start(self, runner, dataloader) -> None:
-        if is_main_process():
+        # in a terminal only: redirected to a file, '\r' updates would flood the log, and
+        # mmengine's logger already reports "Epoch(test) [i/n]" every interval
+        if is_main_process() and sys.stdout.isatty():
             self._bar = ProgressBar(len(dataloader.dataset))
 
     def _step(self, data_batch) -> None:
