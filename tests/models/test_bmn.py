@@ -274,3 +274,18 @@ def test_short_training_reduces_loss():
         final = model(x, samples, mode='loss')
     assert final['tem'].item() < 0.7 * first[0]
     assert final['pem_cls'].item() < 0.85 * first[1]
+
+
+def test_torch_compile_fullgraph_forward_and_backward():
+    # No graph break through the fused BM layer (its custom autograd Function included).
+    torch.manual_seed(6)
+    model = BMN(**CFG)
+    x = torch.randn(2, C, T, requires_grad=True)
+    ref = model(x)
+    compiled = torch.compile(model._forward, backend='aot_eager', fullgraph=True)
+    out = compiled(x)
+    for a, b in zip(out, ref):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
+    grad_ref, = torch.autograd.grad(ref[0].sum(), x)
+    grad, = torch.autograd.grad(out[0].sum(), x)
+    torch.testing.assert_close(grad, grad_ref, atol=1e-6, rtol=0)
