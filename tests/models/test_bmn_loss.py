@@ -68,3 +68,28 @@ def test_half_precision_inputs_give_float32_loss():
     g = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
     out = pem_cls_loss(p, g, torch.ones(2, 2))
     assert out.dtype == torch.float32 and torch.isfinite(out)
+
+
+def test_pem_reg_nan_guard_on_a_batch_without_high_iou_cells():
+    """MMAction2 returns NaN when no cell has IoU > 0.7; the guard makes it 0 with a graph."""
+    from mmloc.models.losses.bmn_loss import BMNLoss, pem_reg_loss
+    torch.manual_seed(0)
+    T = 4
+    mask = torch.triu(torch.ones(T, T)).flip(1)  # any mask: the low cells are all 0 here
+    gt = torch.full((1, T, T), 0.5) * mask        # only mid cells, none > 0.7
+    gt[0, 0, 0] = 0.0
+    pred = torch.rand(1, T, T, requires_grad=True)
+    # n_high = 0: mid sampling rate 0, low rate 0 -> no cell selected
+    assert torch.isnan(pem_reg_loss(pred, gt, mask))
+    guarded = pem_reg_loss(pred, gt, mask, zero_when_empty=True)
+    assert guarded.item() == 0.0
+    guarded.backward()
+    assert torch.equal(pred.grad, torch.zeros_like(pred))
+    # the module guards by default, and leaves batches with selected cells untouched
+    bm = torch.rand(1, 2, T, T)
+    start, end = torch.rand(1, T), torch.rand(1, T)
+    loss, _, reg, _ = BMNLoss()(bm, start, end, gt, torch.zeros(1, T), torch.zeros(1, T), mask)
+    assert reg.item() == 0.0 and torch.isfinite(loss)
+    _, _, reg_parity, _ = BMNLoss(nan_guard=False)(bm, start, end, gt, torch.zeros(1, T),
+                                                   torch.zeros(1, T), mask)
+    assert torch.isnan(reg_parity)

@@ -22,7 +22,8 @@ def bmn_tem_loss(pred_start: torch.Tensor, pred_end: torch.Tensor, gt_start: tor
 
 def pem_reg_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch.Tensor,
                  high_temporal_iou_threshold: float = 0.7,
-                 low_temporal_iou_threshold: float = 0.3) -> torch.Tensor:
+                 low_temporal_iou_threshold: float = 0.3,
+                 zero_when_empty: bool = False) -> torch.Tensor:
     """Sampled MSE on the regression map, MMAction2 semantics.
 
     Cells with IoU > high are all used; mid cells (low, high] and low cells
@@ -36,6 +37,8 @@ def pem_reg_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch
         pred_score: (B, T, T) predicted regression confidence.
         gt_iou_map: (B, T, T) targets, already multiplied by ``mask``.
         mask: (T, T) or (B, T, T) bm_mask.
+        zero_when_empty: return 0 (with a graph) instead of MMAction2's NaN when no cell
+            is selected (a batch without any cell of IoU > high).
 
     Returns:
         Scalar ``0.5 * sum((W*p - W*G)^2) / sum(W)``.
@@ -54,6 +57,8 @@ def pem_reg_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch
     u_slmask = (u_lmask * torch.rand_like(gt_iou_map) > (1. - r_l)).float()
     weights = u_hmask + u_smmask + u_slmask
     loss = F.mse_loss(pred_score * weights, gt_iou_map * weights)
+    if zero_when_empty and not bool(weights.sum() > 0):
+        return pred_score.sum() * 0.0
     return 0.5 * loss * weights.numel() / weights.sum()
 
 
@@ -87,7 +92,19 @@ def pem_cls_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch
 
 @MODELS.register_module()
 class BMNLoss(nn.Module):
-    """``weight_tem * TEM + weight_pem_reg * PEM_reg + weight_pem_cls * PEM_cls`` (1, 10, 1)."""
+    """``weight_tem * TEM + weight_pem_reg * PEM_reg + weight_pem_cls * PEM_cls`` (1, 10, 1).
+
+    Args:
+        nan_guard: MMAction2's PEM regression loss is NaN for a batch with no cell of
+            IoU > 0.7 (e.g. one short-action video per GPU); one such batch turns every
+            weight into NaN through the optimizer. With the guard (default) that batch's
+            PEM regression term is 0; every other batch is unchanged. ``False`` keeps
+            MMAction2's NaN.
+    """
+
+    def __init__(self, nan_guard: bool = True) -> None:
+        super().__init__()
+        self.nan_guard = nan_guard
 
     def forward(self, pred_bm: torch.Tensor, pred_start: torch.Tensor, pred_end: torch.Tensor,
                 gt_iou_map: torch.Tensor, gt_start: torch.Tensor, gt_end: torch.Tensor,
@@ -109,7 +126,7 @@ class BMNLoss(nn.Module):
         pred_bm_reg = pred_bm[:, 0].contiguous()
         pred_bm_cls = pred_bm[:, 1].contiguous()
         gt_iou_map = gt_iou_map.float() * bm_mask
-        pem_reg = pem_reg_loss(pred_bm_reg, gt_iou_map, bm_mask)
+        pem_reg = pem_reg_loss(pred_bm_reg, gt_iou_map, bm_mask, zero_when_empty=self.nan_guard)
         pem_cls = pem_cls_loss(pred_bm_cls, gt_iou_map, bm_mask)
         tem = bmn_tem_loss(pred_start, pred_end, gt_start, gt_end)
         loss = weight_tem * tem + weight_pem_reg * pem_reg + weight_pem_cls * pem_cls
