@@ -27,14 +27,11 @@ and the largest absolute difference to PyTorch is printed per output; the last l
 JSON object, and the exit status is 1 when a difference exceeds ``--atol``.
 """
 import argparse
-import contextlib
 import json
 import os
 import os.path as osp
 import sys
-import types
 import warnings
-from unittest import mock
 
 import numpy as np
 import torch
@@ -106,34 +103,13 @@ def random_input(model, batch_size=1, num_proposals=1000, seed=0):
     return torch.rand(shape, generator=gen, dtype=torch.float32)
 
 
-@contextlib.contextmanager
-def traceable_bm_sampling():
-    """Run the fused BM layer's sampling without its ``autograd.Function`` wrapper.
-
-    ``_SparseSampling`` (mmloc/models/layers/bm_layer.py) only adds a custom backward to an
-    ``embedding_bag``; the ONNX tracer cannot record a Function that takes a dict. Export
-    needs no backward, so its own ``forward`` is called directly (same code, same numbers).
-    """
-    from mmloc.models.layers import bm_layer
-    sampling = getattr(bm_layer, '_SparseSampling', None)
-    if sampling is None:  # no custom Function in this version of the layer
-        yield
-        return
-
-    def forward_only(table, batch, index):
-        return sampling.forward(types.SimpleNamespace(), table, batch, index)
-
-    with mock.patch.object(sampling, 'apply', forward_only):
-        yield
-
-
 def export_onnx(model, out_file, example, opset=17):
     """Trace ``model(example, mode='tensor')`` into ``out_file`` (TorchScript exporter)."""
     input_name, output_names, dynamic_axes = io_spec(model)
     model = model.cpu().eval()
     folder = osp.dirname(osp.abspath(out_file))
     os.makedirs(folder, exist_ok=True)
-    with warnings.catch_warnings(), traceable_bm_sampling():
+    with warnings.catch_warnings():
         # tracer warnings about Python-side shape checks: the checks hold for the traced shape
         warnings.simplefilter('ignore')
         torch.onnx.export(TensorMode(model), (example, ), out_file, dynamo=False,

@@ -81,6 +81,15 @@ def _batched_bags(index: torch.Tensor, offsets: torch.Tensor, weights: torch.Ten
             weights.to(dtype).repeat(batch))
 
 
+def _sparse_sampling_forward(table: torch.Tensor, batch: int,
+                             index: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """``out[cell] = sum_e w_e * table[row_e]``: (B*N*T, O) table -> (B*T*T, O)."""
+    rows, offsets, weights = _batched_bags(index['table_rows'], index['bag_offsets'],
+                                           index['bag_weights'], batch,
+                                           table.shape[0] // batch, table.dtype)
+    return F.embedding_bag(rows, table, offsets, mode='sum', per_sample_weights=weights)
+
+
 class _SparseSampling(torch.autograd.Function):
     """``out[cell] = sum_e w_e * table[row_e]`` with the transposed bags as backward.
 
@@ -90,12 +99,8 @@ class _SparseSampling(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, table, batch, index):
-        T2 = index['bag_offsets'].numel()
-        rows, offsets, weights = _batched_bags(index['table_rows'], index['bag_offsets'],
-                                               index['bag_weights'], batch,
-                                               table.shape[0] // batch, table.dtype)
-        ctx.index, ctx.batch, ctx.num_cells = index, batch, T2
-        return F.embedding_bag(rows, table, offsets, mode='sum', per_sample_weights=weights)
+        ctx.index, ctx.batch, ctx.num_cells = index, batch, index['bag_offsets'].numel()
+        return _sparse_sampling_forward(table, batch, index)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -137,7 +142,12 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
                          f'T={T}, N={N}')
     # Channel mixing first: (B, N, T, O) table, one row per (video, bin, snippet).
     table = torch.einsum('bcj,ocn->bnjo', feature, weight[..., 0, 0]).reshape(B * N * T, O)
-    out = _SparseSampling.apply(table, B, index)                   # (B*T*T, O)
+    if torch.jit.is_tracing() or not (torch.is_grad_enabled() and table.requires_grad):
+        # no backward needed (inference, ONNX/TorchScript tracing): the Function's forward
+        # is a plain embedding_bag, which tracers can record
+        out = _sparse_sampling_forward(table, B, index)           # (B*T*T, O)
+    else:
+        out = _SparseSampling.apply(table, B, index)               # (B*T*T, O)
     if bias is not None:
         out.add_(bias.to(out.dtype))            # in place: the backward needs no output
     if relu:
