@@ -140,3 +140,14 @@ def test_config_typo_is_named(trained, tmp_path):
     cfg.write_text(f"_base_ = ['{trained['config']}']\nmodel = dict(temporal_dimm=5)\n")
     with pytest.raises(TypeError, match='temporal_dimm'):
         run_train(build_train_config(_train_args(str(cfg), str(tmp_path / 'w2'))))
+
+
+def test_amp_on_cpu_trains_with_bfloat16_autocast(trained, tmp_path):
+    cfg = build_train_config(_train_args(trained['config'], str(tmp_path / 'amp'), amp=True,
+                                         cfg_options={'train_cfg.max_epochs': 1}))
+    expected = 'AmpOptimWrapper' if torch.cuda.is_available() else 'CPUAmpOptimWrapper'
+    assert cfg.optim_wrapper.type == expected
+    runner = run_train(cfg)
+    assert runner.epoch == 1
+    ckpt = safe_torch_load(str(tmp_path / 'amp' / 'epoch_1.pth'))
+    assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values())
