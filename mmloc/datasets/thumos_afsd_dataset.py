@@ -8,6 +8,8 @@ Files (``thumos_annotations/`` of AFSD, or our synthetic generator's copy):
 * ``Class_Index_Detection.txt``: rows ``<type_idx> <name>``; row ``j`` is label ``j+1``.
 * ``<data_prefix.frames>/<video>.npy``: ``uint8 (T, H, W, C)`` frames at ``sample_fps`` (RGB
   C=3, flow C=2), or ``float32 (T/feature_stride, C)`` snippet features.
+* RGB + flow fusion (``modalities=('rgb', 'flow')``): ``<data_prefix.rgb>/<video>.npy`` and
+  ``<data_prefix.flow>/<video>.npy``, read together by ``LoadAFSDFrames(modalities=...)``.
 
 Training (``test_mode=False``): one item per kept window (``split_training_windows``).
 Test: one item per video; the model slides its own windows and merges them (spec §1.6, §5.2).
@@ -17,7 +19,7 @@ from __future__ import annotations
 import csv
 import os.path as osp
 from collections import defaultdict
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -114,12 +116,23 @@ class ThumosAFSDDataset(BaseDataset):
         feature_stride: frames per input step: 1 for frame arrays, 4 for snippet features.
         test_mode: one item per video of ``video_info_file`` (training: per kept window of
             every annotated video).
+        modalities: e.g. ``('rgb', 'flow')`` for RGB + flow fusion: each item also gets
+            ``frame_paths = {modality: <data_prefix[modality]>/<video><frame_ext>}`` (in this
+            order, which is the channel order of the concatenated input) and ``frame_path`` is
+            the first of them. ``None`` (default): one stream from ``data_prefix.frames``.
     """
 
     def __init__(self, ann_file: str, video_info_file: str, class_index_file: str,
                  data_prefix: dict = dict(frames=''), frame_ext: str = '.npy',
                  clip_length: int = 256, clip_stride: int = 30, feature_stride: int = 1,
-                 **kwargs):
+                 modalities: Optional[Sequence[str]] = None, **kwargs):
+        self.modalities = tuple(modalities) if modalities is not None else None
+        if self.modalities is not None:
+            missing = [m for m in self.modalities if m not in (data_prefix or {})]
+            if not self.modalities or missing:
+                raise ValueError(f'ThumosAFSDDataset: modalities {self.modalities} need a folder '
+                                 f'per modality in data_prefix; missing {missing} in '
+                                 f'{data_prefix}')
         self.video_info_file = video_info_file
         self.class_index_file = class_index_file
         self.frame_ext = frame_ext
@@ -151,6 +164,10 @@ class ThumosAFSDDataset(BaseDataset):
             common = dict(video_name=vid, frame_path=osp.join(frame_dir, vid + self.frame_ext),
                           clip_length=self.clip_length, feature_stride=self.feature_stride,
                           classes=classes, **meta)
+            if self.modalities is not None:
+                paths = {m: osp.join(self.data_prefix[m], vid + self.frame_ext)
+                         for m in self.modalities}
+                common.update(frame_paths=paths, frame_path=paths[self.modalities[0]])
             if self.test_mode:
                 # ``annotations`` (seconds, class names) is what DetectionMetric reads.
                 annotations = [dict(segment=[float(a), float(b)], label=classes[int(c) - 1])

@@ -20,6 +20,39 @@ from mmloc.structures import LocalizationDataSample
 from .afsd_windows import boundary_labels, contrastive_clip
 
 
+def _open_array(path: str, vid: str):
+    """Memory-map one ``.npy`` and check it: frames ``uint8 (T,H,W,C)`` or features ``(T,C)``.
+
+    Returns the array and its input type (``'frames'`` | ``'features'``).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: frame/feature array of video {vid} not found')
+    arr = np.load(path, mmap_mode='r')
+    if arr.ndim == 4:
+        if arr.dtype != np.uint8:
+            raise ValueError(f'{path}: video {vid}: frames must be uint8 (T,H,W,C), '
+                             f'got {arr.dtype}')
+        return arr, 'frames'
+    if arr.ndim == 2:
+        return arr, 'features'
+    raise ValueError(f'{path}: video {vid}: expected frames (T,H,W,C) or features '
+                     f'(T,C), got shape {arr.shape}')
+
+
+def _window(arr: np.ndarray, results: dict) -> np.ndarray:
+    """The training window ``[offset, offset+L)`` in input steps, zero-padded at the end,
+    or the whole array for test items (no ``offset``)."""
+    if 'offset' not in results:
+        return np.asarray(arr)
+    fs = results.get('feature_stride', 1)
+    start, steps = results['offset'] // fs, results['clip_length'] // fs
+    window = np.asarray(arr[start:start + steps])
+    if window.shape[0] < steps:
+        pad = np.zeros((steps - window.shape[0],) + window.shape[1:], window.dtype)
+        window = np.concatenate([window, pad])
+    return window
+
+
 @TRANSFORMS.register_module()
 class LoadAFSDFrames(BaseTransform):
     """Load ``frame_path`` (``.npy``): frames ``uint8 (T, H, W, C)`` or features ``(T, C)``.
@@ -27,33 +60,43 @@ class LoadAFSDFrames(BaseTransform):
     Training items (with ``offset``) get the window ``[offset, offset+L)`` in input steps
     (``L / feature_stride``), zero-padded at the end; test items get the whole video.
     Adds ``imgs`` and ``input_type`` (``'frames'`` | ``'features'``).
+
+    Args:
+        modalities: ``None`` (default): one array from ``frame_path``. A sequence such as
+            ``('rgb', 'flow')``: one array per modality from ``frame_paths[modality]`` (set by
+            ``ThumosAFSDDataset(modalities=...)``), concatenated along channels in this order,
+            e.g. RGB + flow frames ``(T, H, W, 3 + 2)`` for ``AFSD(fusion_net=...,
+            fusion_channels=3)``. The arrays must agree in every dimension but channels.
     """
 
+    def __init__(self, modalities=None):
+        self.modalities = tuple(modalities) if modalities is not None else None
+        if self.modalities is not None and not self.modalities:
+            raise ValueError('LoadAFSDFrames: modalities must be None or non-empty')
+
     def transform(self, results: dict) -> dict:
-        path, vid = results['frame_path'], results['video_name']
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{path}: frame/feature array of video {vid} not found')
-        arr = np.load(path, mmap_mode='r')
-        if arr.ndim == 4:
-            if arr.dtype != np.uint8:
-                raise ValueError(f'{path}: video {vid}: frames must be uint8 (T,H,W,C), '
-                                 f'got {arr.dtype}')
-            results['input_type'] = 'frames'
-        elif arr.ndim == 2:
-            results['input_type'] = 'features'
-        else:
-            raise ValueError(f'{path}: video {vid}: expected frames (T,H,W,C) or features '
-                             f'(T,C), got shape {arr.shape}')
-        if 'offset' in results:
-            fs = results.get('feature_stride', 1)
-            start, steps = results['offset'] // fs, results['clip_length'] // fs
-            window = np.asarray(arr[start:start + steps])
-            if window.shape[0] < steps:
-                pad = np.zeros((steps - window.shape[0],) + window.shape[1:], window.dtype)
-                window = np.concatenate([window, pad])
-            results['imgs'] = window
-        else:
-            results['imgs'] = np.asarray(arr)
+        vid = results['video_name']
+        if self.modalities is None:
+            arr, results['input_type'] = _open_array(results['frame_path'], vid)
+            results['imgs'] = _window(arr, results)
+            return results
+        paths = results.get('frame_paths') or {}
+        missing = [m for m in self.modalities if m not in paths]
+        if missing:
+            raise KeyError(f'video {vid}: LoadAFSDFrames(modalities={self.modalities}) has no '
+                           f'path for {missing}; build the dataset with '
+                           f'ThumosAFSDDataset(modalities=...) and data_prefix folders for them')
+        arrays = [(paths[m],) + _open_array(paths[m], vid) for m in self.modalities]
+        first_path, first, first_type = arrays[0]
+        for path, arr, kind in arrays[1:]:
+            # AFSD's flow arrays have as many frames as the RGB ones (last flow duplicated)
+            if kind != first_type or arr.shape[:-1] != first.shape[:-1]:
+                raise ValueError(f'video {vid}: {path} has shape {arr.shape} ({kind}) but '
+                                 f'{first_path} has {first.shape} ({first_type}); fused '
+                                 f'modalities must agree in all dimensions but channels')
+        results['input_type'] = first_type
+        results['imgs'] = np.concatenate([_window(arr, results) for _, arr, _ in arrays],
+                                         axis=-1)
         return results
 
 
