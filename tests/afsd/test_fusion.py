@@ -221,3 +221,12 @@ def test_merge_tool_then_test_py_with_map(setup):
             assert it['label'] in ('SynthJump', 'SynthThrow')
             assert 0 <= it['segment'][0] <= it['segment'][1] <= duration + 1e-6
             assert 0 < it['score'] <= 1
+
+
+def test_fused_model_refuses_training():
+    from mmloc.models.localizers.afsd import AFSD
+    model = AFSD.__new__(AFSD)  # only the guard is exercised: no network needed
+    torch.nn.Module.__init__(model)
+    model.fusion_net = torch.nn.Identity()
+    with pytest.raises(ValueError, match='test-only.*merge_afsd_fusion_checkpoint'):
+        model.loss(torch.zeros(1), [])

@@ -83,6 +83,10 @@ class AFSD(BaseModel):
 
     # -------------------------------------------------------------------- loss
     def loss(self, inputs, data_samples) -> Dict[str, torch.Tensor]:
+        if self.fusion_net is not None:
+            raise ValueError('AFSD with fusion_net is test-only: train each stream with its own '
+                             'config and merge them with '
+                             'tools/misc/merge_afsd_fusion_checkpoint.py')
         x = self._prepare(self._stack(inputs))
         out = self.net(x)
         gt = [ds.gt_instances for ds in data_samples]
