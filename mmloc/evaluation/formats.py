@@ -20,7 +20,6 @@ Every reader names the file, the video and the field in its errors.
 """
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from typing import Iterable, Mapping

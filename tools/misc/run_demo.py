@@ -6,7 +6,6 @@ one proposal timeline as PNG files in the work dir.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import subprocess
 import sys

@@ -214,7 +214,7 @@ def proposals_to_detections(results: Mapping, classifier: Mapping, top_k_classes
             raise KeyError(f'classifier results have no video {vid!r}')
         names, scores = classifier[key]
         order = np.argsort(np.asarray(scores), kind='stable')[::-1][:top_k_classes]
-        segs, props = [], []
+        segs = []
         labels, det_scores = [], []
         for c in order:
             segs.append(rec['segments'])

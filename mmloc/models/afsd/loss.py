@@ -1,7 +1,7 @@
 """The AFSD training objective over a batch of windows (spec §3.3, §4.5-4.8)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn.functional as F

@@ -7,9 +7,8 @@ in seconds with 0-based class labels (``dataset classes[label]``).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
