@@ -42,6 +42,12 @@ afsd-demo: install
 	$(VPY) tools/train.py configs/localization/afsd/afsd_synthetic_demo.py --no-validate
 	$(VPY) tools/test.py configs/localization/afsd/afsd_synthetic_demo.py \
 		work_dirs/afsd_synthetic_demo/epoch_12.pth --eval mAP --out work_dirs/afsd_synthetic_demo/results.json
+	$(VPY) tools/train.py configs/localization/afsd/afsd_synthetic_demo_flow.py --no-validate
+	$(VPY) tools/misc/merge_afsd_fusion_checkpoint.py work_dirs/afsd_synthetic_demo/epoch_12.pth \
+		work_dirs/afsd_synthetic_demo_flow/epoch_12.pth --out work_dirs/afsd_synthetic_fusion.pth \
+		--config configs/localization/afsd/afsd_synthetic_fusion.py
+	$(VPY) tools/test.py configs/localization/afsd/afsd_synthetic_fusion.py \
+		work_dirs/afsd_synthetic_fusion.pth --eval mAP --out work_dirs/afsd_synthetic_fusion.json
 
 test: install
 	$(VPY) -m pytest -q $(PYTEST_ARGS)
