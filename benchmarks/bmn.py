@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
+import os.path as osp
 import subprocess
 import sys
 import tempfile
@@ -33,6 +33,8 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tests', 'models'))
+from bmn_loop_reference import loop_post_processing  # noqa: E402
 
 # ----------------------------------------------------------------------------- worker
 def _peak_memory_mb(device: str) -> float:
@@ -123,7 +125,8 @@ def run_worker(args) -> dict:
 
 # ----------------------------------------------------------------------------- post-processing
 def _loop_postprocess(ss, es, cls, reg, alpha=0.4, low=0.5, high=0.9, top_k=100, dur=100.0):
-    """MMAction2-style per-pair Python loops: candidates, Soft-NMS on lists, top-k."""
+    """MMAction2-style per-pair Python loops: candidates here, then the Soft-NMS + top-k loop
+    reference of the tests (tests/models/bmn_loop_reference.py)."""
     T = len(ss)
     sb, eb = [0] * T, [0] * T
     sb[0] = eb[T - 1] = 1
@@ -139,25 +142,7 @@ def _loop_postprocess(ss, es, cls, reg, alpha=0.4, low=0.5, high=0.9, top_k=100,
             e = s + d + 1
             if e < T and sb[s] and eb[e]:
                 rows.append([s / T, e / T, ss[s] * es[e] * cls[d, s] * reg[d, s]])
-    rows.sort(key=lambda r: -r[2])
-    tstart = [r[0] for r in rows]
-    tend = [r[1] for r in rows]
-    tscore = [r[2] for r in rows]
-    kept = []
-    while tscore and len(kept) <= top_k:
-        m = tscore.index(max(tscore))
-        width = tend[m] - tstart[m]
-        for i in range(len(tscore)):
-            if i == m:
-                continue
-            inter = max(0.0, min(tend[m], tend[i]) - max(tstart[m], tstart[i]))
-            union = (tend[m] - tstart[m]) + (tend[i] - tstart[i]) - inter
-            iou = inter / union if union > 0 else 0.0
-            if iou > low + (high - low) * width:
-                tscore[i] *= math.exp(-iou * iou / alpha)
-        kept.append((tstart.pop(m), tend.pop(m), tscore.pop(m)))
-    kept.sort(key=lambda r: -r[2])
-    return [([max(0, a) * dur, min(1, b) * dur], c) for a, b, c in kept[:top_k]]
+    return loop_post_processing(rows, dur, alpha, low, high, top_k)
 
 
 def bench_postprocessing(temporal_dim: int, videos: int, seed: int, repeats: int = 3) -> dict:
@@ -190,8 +175,9 @@ def bench_postprocessing(temporal_dim: int, videos: int, seed: int, repeats: int
         if len(ref) != len(sc):
             worst = float('inf')
         elif ref:
-            worst = max(worst, float(np.abs(seg - np.array([r[0] for r in ref])).max()),
-                        float(np.abs(sc - np.array([r[1] for r in ref])).max()))
+            ref = np.array(ref)
+            worst = max(worst, float(np.abs(seg - ref[:, :2]).max()),
+                        float(np.abs(sc - ref[:, 2]).max()))
     return dict(fast_s=float(np.mean(fast_t)), loop_s=float(np.mean(loop_t)),
                 candidates_min=int(min(counts)), candidates_max=int(max(counts)),
                 candidates_mean=float(np.mean(counts)), max_abs_diff_vs_loop=worst)

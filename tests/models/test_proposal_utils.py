@@ -4,42 +4,9 @@ import math
 import numpy as np
 import pytest
 
+from bmn_loop_reference import loop_post_processing, loop_soft_nms
+
 from mmloc.models.utils import post_processing, soft_nms
-
-
-def _loop_soft_nms(proposals, alpha, low, high, top_k):
-    """Deliberately simple per-pair loop over Python lists (spec §3.7)."""
-    proposals = np.asarray(proposals, dtype=np.float64)
-    proposals = proposals[proposals[:, -1].argsort()[::-1]]
-    tstart = list(proposals[:, 0])
-    tend = list(proposals[:, 1])
-    tscore = list(proposals[:, -1])
-    kept = []
-    while len(tscore) > 0 and len(kept) <= top_k:
-        m = tscore.index(max(tscore))
-        width = tend[m] - tstart[m]
-        for i in range(len(tscore)):
-            if i == m:
-                continue
-            inter = max(0.0, min(tend[m], tend[i]) - max(tstart[m], tstart[i]))
-            union = (tend[m] - tstart[m]) + (tend[i] - tstart[i]) - inter
-            iou = inter / union if union > 0 else 0.0
-            if iou > low + (high - low) * width:
-                tscore[i] = tscore[i] * math.exp(-iou * iou / alpha)
-        kept.append([tstart.pop(m), tend.pop(m), tscore.pop(m)])
-    return np.array(kept, dtype=np.float64).reshape(-1, 3)
-
-
-def _loop_post_processing(rows, duration_s, alpha, low, high, top_k):
-    rows = np.asarray(rows, dtype=np.float64)
-    if len(rows) > 1:
-        rows = _loop_soft_nms(rows, alpha, low, high, top_k)
-    rows = rows[rows[:, -1].argsort()[::-1]] if len(rows) else rows
-    out = []
-    for j in range(min(top_k, len(rows))):
-        out.append((max(0, rows[j, 0]) * duration_s, min(1, rows[j, 1]) * duration_s,
-                    float(rows[j, -1])))
-    return out
 
 
 GOLDEN = np.array([[0, 1, 0.1, 0.1, 0.5], [0, 0.4, 0.1, 0.1, 0.4], [0, 0.95, 0.1, 0.1, 0.6]])
@@ -78,7 +45,7 @@ def test_soft_nms_matches_loop_reference(seed):
     top_k = int(rng.integers(1, 120))
     alpha, low, high = 0.4, float(rng.uniform(0, 0.6)), 0.9
     got = soft_nms(rows, alpha, low, high, top_k)
-    ref = _loop_soft_nms(rows, alpha, low, high, top_k)
+    ref = loop_soft_nms(rows, alpha, low, high, top_k)
     assert got.shape == ref.shape
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
 
@@ -92,7 +59,7 @@ def test_post_processing_matches_loop_reference(seed):
     rows = np.stack([tmin, tmax, rng.uniform(size=n), rng.uniform(size=n)], axis=1)
     top_k = int(rng.integers(1, 50))
     segments, scores = post_processing(rows, 123.4, 0.4, 0.5, 0.9, top_k)
-    ref = _loop_post_processing(rows, 123.4, 0.4, 0.5, 0.9, top_k)
+    ref = loop_post_processing(rows, 123.4, 0.4, 0.5, 0.9, top_k)
     assert segments.shape == (len(ref), 2) and scores.shape == (len(ref),)
     assert len(ref) == min(n, top_k)
     if ref:
@@ -125,4 +92,4 @@ def test_soft_nms_zero_length_and_negative_threshold_match_loop():
     rows = np.stack([tmin, tmax, rng.uniform(size=60)], axis=1)
     for low in (-0.1, 0.0, 0.3):
         np.testing.assert_allclose(soft_nms(rows, 0.4, low, 0.9, 30),
-                                   _loop_soft_nms(rows, 0.4, low, 0.9, 30), rtol=0, atol=1e-12)
+                                   loop_soft_nms(rows, 0.4, low, 0.9, 30), rtol=0, atol=1e-12)
