@@ -19,7 +19,7 @@ from mmloc.datasets.activitynet_dataset import load_annotation_json, validate_re
 from mmloc.datasets.transforms.proposal_loading import (read_tem_results, write_bsp_feature,
                                                         write_proposals)
 from mmloc.models.utils.bsn_pgm import generate_bsp_feature, generate_candidate_proposals
-from mmloc.structures import corrected_second
+from mmloc.structures import Segments, TimeGrid
 
 #: Keys of ``pgm_features_*_cfg`` that are not arguments of ``generate_bsp_feature``.
 _FEATURE_CFG_META = ('pgm_features_thread', 'top_k')
@@ -65,12 +65,12 @@ def _video_jobs(ann_file: str, tem_results_dir: str, pgm_proposals_dir: str,
     jobs = []
     for video_name, record in data.items():
         info = validate_record(ann_file, video_name, record)
-        cs = corrected_second(info['duration_second'], info['duration_frame'],
-                              info['feature_frame'])
+        grid = TimeGrid.from_activitynet(1, info['duration_second'], info['duration_frame'],
+                                         info['feature_frame'])
         # GT matching divides by corrected_second and does not clip (spec §1.3).
-        gt = np.array([a['segment'] for a in info['annotations']], dtype=np.float64)
+        gt = Segments([a['segment'] for a in info['annotations']], 'second')
         jobs.append(dict(
-            video_name=video_name, gt_segments=gt.reshape(-1, 2) / cs,
+            video_name=video_name, gt_segments=gt.to('normalised', grid).numpy(),
             tem_path=osp.join(tem_results_dir, video_name + '.csv'),
             prop_path=osp.join(pgm_proposals_dir, video_name + '.csv'),
             feat_path=osp.join(pgm_features_dir, video_name + '.npy'),

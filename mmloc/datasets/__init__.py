@@ -1,6 +1,7 @@
 from .activitynet_dataset import ActivityNetDataset, load_annotation_json
+from .collate import localization_collate, pad_sequences
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['ActivityNetDataset', 'load_annotation_json']
+__all__ = ['ActivityNetDataset', 'load_annotation_json', 'localization_collate', 'pad_sequences']
 from .thumos_afsd_dataset import ThumosAFSDDataset  # noqa: F401
 from .ssn_dataset import SSNDataset, SSNFeatureDataset  # noqa: F401

@@ -26,7 +26,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from mmloc.evaluation.functional.temporal_iou import pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_temporal_iou
 from mmloc.registry import DATASETS
 
 #: THUMOS14's 20 detection classes in the order of the official ``detclasslist.txt``

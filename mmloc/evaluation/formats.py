@@ -387,7 +387,7 @@ def build_proposal_text(annotations: Mapping, results: Mapping, class_index: Map
 
     Times stay in seconds (Python float repr); ``best_iou``/``best_overlap`` are float32.
     """
-    from .functional.temporal_iou import pairwise_temporal_iop, pairwise_temporal_iou
+    from mmloc.structures.segment_ops import pairwise_temporal_iop, pairwise_temporal_iou
     blocks = []
     for k, (name, rec) in enumerate(annotations.items()):
         where = f'annotations: video {name}'

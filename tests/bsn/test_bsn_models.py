@@ -83,7 +83,7 @@ def test_tem_loss_hand_computed():
 
 def _tem_sample(gt):
     s = LocalizationDataSample(metainfo=dict(video_name='v_x'))
-    s.gt_instances = InstanceData(gt_bbox=torch.tensor(gt, dtype=torch.float64))
+    s.gt_instances = InstanceData(segments=torch.tensor(gt, dtype=torch.float64))
     return s
 
 
@@ -94,7 +94,7 @@ def test_tem_loss_mode_and_predict_batch():
     samples = [_tem_sample([[0.1, 0.5]]), _tem_sample([[0.3, 0.4], [0.6, 0.9]])]
     losses = model(x, samples, mode='loss')
     out = model(x, mode='tensor')
-    target = stack_tem_targets([s.gt_instances.gt_bbox for s in samples], 10, 0.1)
+    target = stack_tem_targets([s.gt_instances.segments for s in samples], 10, 0.1)
     for key, value in tem_loss(out, target).items():
         torch.testing.assert_close(losses[key], value)
     preds = model(x, [_tem_sample([]), _tem_sample([])], mode='predict')
@@ -149,10 +149,10 @@ def _pem_sample(rng, k, name, duration_frame=1000):
     s = LocalizationDataSample(metainfo=dict(video_name=name, duration_second=100.,
                                              duration_frame=duration_frame))
     tmin = np.sort(rng.random(k)).astype(np.float32) * 0.5
-    s.gt_instances = InstanceData(
+    s.proposals = InstanceData(
         tmin=torch.from_numpy(tmin), tmax=torch.from_numpy(tmin + 0.3),
         tmin_score=torch.rand(k), tmax_score=torch.rand(k),
-        bsp_feature=torch.rand(k, 32), reference_temporal_iou=torch.rand(k))
+        features=torch.rand(k, 32), reference_temporal_iou=torch.rand(k))
     return s
 
 
@@ -161,16 +161,16 @@ def test_pem_forward_loss_and_batched_predict():
     rng = np.random.default_rng(0)
     model = PEM(post_process_top_k=5)
     samples = [_pem_sample(rng, 12, 'v_a'), _pem_sample(rng, 7, 'v_b', duration_frame=1007)]
-    x = torch.cat([s.gt_instances.bsp_feature for s in samples])
+    x = torch.cat([s.proposals.features for s in samples])
     expected = torch.sigmoid(0.1 * model.fc2(F.relu(0.1 * model.fc1(x))))
     torch.testing.assert_close(model([torch.tensor(0.)] * 2, samples, mode='tensor'), expected)
     loss = model([torch.tensor(0.)] * 2, samples, mode='loss')['temporal_iou_loss']
-    ref = torch.cat([s.gt_instances.reference_temporal_iou for s in samples])
+    ref = torch.cat([s.proposals.reference_temporal_iou for s in samples])
     torch.testing.assert_close(loss, F.smooth_l1_loss(expected.view(-1), ref))
     preds = model([torch.tensor(0.)] * 2, samples, mode='predict')
     offset = 0
     for s in preds:
-        g = s.gt_instances
+        g = s.proposals
         k = len(g.tmin)
         p = expected.view(-1)[offset:offset + k].detach().numpy()
         offset += k
@@ -188,9 +188,9 @@ def test_pem_forward_loss_and_batched_predict():
 def test_pem_bad_input():
     model = PEM()
     s = LocalizationDataSample(metainfo=dict(video_name='v_a'))
-    s.gt_instances = InstanceData(bsp_feature=torch.rand(3, 16))
+    s.proposals = InstanceData(features=torch.rand(3, 16))
     with pytest.raises(ValueError, match=r'BSP features \(N, 32\)'):
         model([torch.tensor(0.)], [s], mode='tensor')
-    s.gt_instances = InstanceData(tmin=torch.rand(3))
-    with pytest.raises(KeyError, match='bsp_feature'):
+    s.proposals = InstanceData(tmin=torch.rand(3))
+    with pytest.raises(KeyError, match='proposals.features'):
         model([torch.tensor(0.)], [s], mode='loss')

@@ -47,8 +47,8 @@ def test_generate_labels_golden():
     # spec §10: duration 10 s, 10 frames, feature_frame 8, segment [3, 5] -> [[0.375, 0.625]]
     out = GenerateLocalizationLabels()(dict(duration_second=10, duration_frame=10, feature_frame=8,
                                             annotations=[{'segment': [3.0, 5.0], 'label': 'x'}]))
-    np.testing.assert_allclose(out['gt_bbox'], [[0.375, 0.625]])
-    assert out['gt_bbox'].dtype == np.float64
+    np.testing.assert_allclose(out['gt_segments'], [[0.375, 0.625]])
+    assert out['gt_segments'].dtype == np.float64
 
 
 def test_labels_clip_beyond_duration():
@@ -62,7 +62,7 @@ def test_dataset_pipeline_end_to_end(tiny_set):
         ann_file=str(ann), data_prefix=dict(video=str(feats)),
         pipeline=[dict(type='LoadLocalizationFeature', temporal_dim=8, feat_dim=12),
                   dict(type='GenerateLocalizationLabels'),
-                  dict(type='PackLocalizationInputs', keys=('gt_bbox',),
+                  dict(type='PackLocalizationInputs', keys=('gt_segments',),
                        meta_keys=('video_name', 'duration_second', 'annotations'))])
     assert len(ds) == 2
     item = ds[0]
@@ -71,8 +71,29 @@ def test_dataset_pipeline_end_to_end(tiny_set):
     assert sample.video_name == 'v_aaa'
     assert sample.duration_second == 10.0
     cs = 288 / 300 * 10.0
-    np.testing.assert_allclose(sample.gt_instances.gt_bbox.numpy(), [[2.0 / cs, 5.0 / cs]])
-    assert len(ds[1]['data_samples'].gt_instances.gt_bbox) == 0
+    np.testing.assert_allclose(sample.gt_instances.segments.numpy(), [[2.0 / cs, 5.0 / cs]])
+    assert len(ds[1]['data_samples'].gt_instances.segments) == 0
+    assert sample.valid_length == 8
+
+
+def test_mmaction2_gt_bbox_key_still_packs_with_a_deprecation_warning(tiny_set):
+    ann, feats, _ = tiny_set
+    from mmloc.datasets.transforms import formatting
+    formatting._warned.discard('gt_bbox')
+    ds = ActivityNetDataset(
+        ann_file=str(ann), data_prefix=dict(video=str(feats)),
+        pipeline=[dict(type='LoadLocalizationFeature', temporal_dim=8, feat_dim=12),
+                  dict(type='GenerateLocalizationLabels'),
+                  dict(type='PackLocalizationInputs', keys=('gt_bbox',))])
+    with pytest.warns(DeprecationWarning, match='gt_bbox'):
+        sample = ds[0]['data_samples']
+    cs = 288 / 300 * 10.0
+    np.testing.assert_allclose(sample.gt_instances.segments.numpy(), [[2.0 / cs, 5.0 / cs]])
+
+
+def test_pack_rejects_an_unknown_key():
+    with pytest.raises(KeyError, match='gt_segmnets'):
+        PackLocalizationInputs(keys=('gt_segmnets',))
 
 
 def test_npy_features(tmp_path):
@@ -95,8 +116,8 @@ def test_mmaction2_sample_annotations(shared_data):
     ann = shared_data / 'mmaction2-testdata' / 'annotations' / 'action_test_anno.json'
     ds = ActivityNetDataset(ann_file=str(ann), pipeline=[dict(type='GenerateLocalizationLabels')],
                             check_files=False)
-    np.testing.assert_allclose(ds[0]['gt_bbox'], [[0.3, 0.6]])
-    np.testing.assert_allclose(ds[1]['gt_bbox'], [[0.5, 1.0]])
+    np.testing.assert_allclose(ds[0]['gt_segments'], [[0.3, 0.6]])
+    np.testing.assert_allclose(ds[1]['gt_segments'], [[0.5, 1.0]])
 
 
 def test_pack_requires_a_feature():
@@ -107,7 +128,7 @@ def test_pack_requires_a_feature():
 def test_pack_bsp_only_gives_dummy_input():
     out = PackLocalizationInputs(keys=('bsp_feature',))(dict(bsp_feature=np.ones((3, 32))))
     assert out['inputs'].ndim == 0
-    assert out['data_samples'].gt_instances.bsp_feature.shape == (3, 32)
+    assert out['data_samples'].proposals.features.shape == (3, 32)
 
 
 # ---- clear errors on user mistakes ---------------------------------------------------------
@@ -210,7 +231,7 @@ def test_synthetic_features_carry_the_actions(tmp_path):
     feats, labels = [], []
     for info in ds:
         mask = np.zeros(50, bool)
-        for s, e in info['gt_bbox']:
+        for s, e in info['gt_segments']:
             mask |= (centres >= s) & (centres <= e)
         feats.append(info['raw_feature'].T)
         labels.append(mask)

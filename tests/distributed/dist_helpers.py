@@ -36,7 +36,7 @@ _ds = dict(data_prefix=dict(video='{data}/features'))
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, drop_last=True,
     dataset=dict(ann_file='{data}/anet_anno_train.json', **_ds,
                  pipeline=[_load, dict(type='GenerateLocalizationLabels'),
-                           dict(type='PackLocalizationInputs', keys=('gt_bbox',))]))
+                           dict(type='PackLocalizationInputs', keys=('gt_segments',))]))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None

@@ -80,7 +80,7 @@ def _samples(batch, rng, with_gt=True):
         if with_gt:
             starts = rng.uniform(0, 0.6, 2)
             gt = np.stack([starts, starts + rng.uniform(0.1, 0.4, 2)], axis=1).clip(0, 1)
-            s.gt_instances = InstanceData(gt_bbox=torch.tensor(gt, dtype=torch.float32))
+            s.gt_instances = InstanceData(segments=torch.tensor(gt, dtype=torch.float32))
         out.append(s)
     return out
 
@@ -245,7 +245,7 @@ def test_errors_are_clear():
     model = BMN(**CFG)
     with pytest.raises(ValueError, match=r'expected inputs of shape \(B, 8, 10\)'):
         model(torch.randn(2, C, T + 1))
-    with pytest.raises(ValueError, match='gt_bbox'):
+    with pytest.raises(ValueError, match='gt_instances.segments'):
         model(torch.randn(1, C, T), _samples(1, np.random.default_rng(0), False), mode='loss')
     sample = LocalizationDataSample(metainfo=dict(video_name='v_x'))
     with pytest.raises(ValueError, match=r"v_x.*duration_second"):

@@ -89,8 +89,8 @@ def test_segments_beyond_duration_clip_and_warn_once(tmp_path):
     out = ds[1]
     assert out['annotations'][0]['segment'] == [8.0, 12.0]  # evaluation: as annotated
     cs = 288 / 300 * 10.0  # corrected_second
-    np.testing.assert_allclose(out['gt_bbox'], [[8.0 / cs, 1.0], [0.0, 3.0 / cs]])
-    np.testing.assert_allclose(ds[2]['gt_bbox'], [[1.0, 1.0]])
+    np.testing.assert_allclose(out['gt_segments'], [[8.0 / cs, 1.0], [0.0, 3.0 / cs]])
+    np.testing.assert_allclose(ds[2]['gt_segments'], [[1.0, 1.0]])
 
 
 def test_segments_inside_duration_do_not_warn(tmp_path):

@@ -35,7 +35,7 @@ _load = dict(type='LoadLocalizationFeature', temporal_dim={T}, feat_dim={C})
 train_dataloader = dict(batch_size={B}, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='{data}/anet_anno_train.json', data_prefix=dict(video='{data}/features'),
                  pipeline=[_load, dict(type='GenerateLocalizationLabels'),
-                           dict(type='PackLocalizationInputs', keys=('gt_bbox',))]))
+                           dict(type='PackLocalizationInputs', keys=('gt_segments',))]))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None

@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from mmloc.datasets.activitynet_dataset import load_annotation_json, validate_record
 from mmloc.evaluation.formats import FormatError, read_results
-from mmloc.evaluation.functional.temporal_iou import (pairwise_intersection, pairwise_temporal_iop,
+from mmloc.structures.segment_ops import (pairwise_intersection, pairwise_temporal_iop,
                                                       pairwise_temporal_iou)
 from mmloc.models.utils.proposal_utils import soft_nms
 

@@ -28,11 +28,11 @@ _ds = dict(data_prefix=dict(video='{data}/features'))
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='{data}/anet_anno_train.json', **_ds,
                  pipeline=[_load, dict(type='GenerateLocalizationLabels'),
-                           dict(type='PackLocalizationInputs', keys=('gt_bbox',))]))
+                           dict(type='PackLocalizationInputs', keys=('gt_segments',))]))
 val_dataloader = dict(batch_size=3, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='{data}/anet_anno_val.json', **_ds,
                  pipeline=[_load, dict(type='GenerateLocalizationLabels'),
-                           dict(type='PackLocalizationInputs', keys=('gt_bbox',), meta_keys=_meta)]))
+                           dict(type='PackLocalizationInputs', keys=('gt_segments',), meta_keys=_meta)]))
 test_dataloader = dict(batch_size=3, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file='{data}/anet_anno_val.json', **_ds,
                  pipeline=[_load, dict(type='PackLocalizationInputs', meta_keys=_meta)]))

@@ -60,16 +60,17 @@ def select_videos(gt, results, videos=None, num_videos=3):
 
 def normalised_gt(gt_segments_s, record):
     """(G, 2) GT in [0, 1] along the feature axis (spec §1.3 label rule, clipped)."""
-    from mmloc.structures import corrected_second
+    from mmloc.structures import Segments, TimeGrid
     if record and all(k in record for k in ('duration_second', 'duration_frame',
                                             'feature_frame')):
-        scale = corrected_second(record['duration_second'], record['duration_frame'],
-                                 record['feature_frame'])
+        grid = TimeGrid.from_activitynet(1, record['duration_second'], record['duration_frame'],
+                                         record['feature_frame'])
     elif record and ('duration_second' in record or 'duration' in record):
-        scale = float(record.get('duration_second', record.get('duration')))
+        duration_s = float(record.get('duration_second', record.get('duration')))
+        grid = TimeGrid(num_steps=1, fps=1.0, stride_frames=duration_s, span_s=duration_s)
     else:
         raise ValueError('ground truth record has no duration: cannot normalise segments')
-    return np.clip(np.asarray(gt_segments_s, dtype=np.float64).reshape(-1, 2) / scale, 0, 1)
+    return Segments(gt_segments_s, 'second').to('normalised', grid).clip(0, 1).numpy()
 
 
 def find_feature_file(feature_dir, video_id):

@@ -11,12 +11,12 @@ feat_dim = 400
 train_pipeline = [
     dict(type='LoadLocalizationFeature', temporal_dim=temporal_dim, feat_dim=feat_dim),
     dict(type='GenerateLocalizationLabels'),
-    dict(type='PackLocalizationInputs', keys=('gt_bbox', ), meta_keys=('video_name', ))
+    dict(type='PackLocalizationInputs', keys=('gt_segments', ), meta_keys=('video_name', ))
 ]
 val_pipeline = [
     dict(type='LoadLocalizationFeature', temporal_dim=temporal_dim, feat_dim=feat_dim),
     dict(type='GenerateLocalizationLabels'),
-    dict(type='PackLocalizationInputs', keys=('gt_bbox', ),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', ),
          meta_keys=('video_name', 'duration_second', 'duration_frame', 'annotations',
                     'feature_frame'))
 ]

@@ -8,11 +8,11 @@ _pipeline_load = dict(type='LoadLocalizationFeature', temporal_dim=100, feat_dim
 train_dataloader = dict(dataset=dict(
     data_prefix=dict(video=data_root),
     pipeline=[_pipeline_load, dict(type='GenerateLocalizationLabels'),
-              dict(type='PackLocalizationInputs', keys=('gt_bbox', ), meta_keys=('video_name', ))]))
+              dict(type='PackLocalizationInputs', keys=('gt_segments', ), meta_keys=('video_name', ))]))
 val_dataloader = dict(dataset=dict(
     data_prefix=dict(video=data_root),
     pipeline=[_pipeline_load, dict(type='GenerateLocalizationLabels'),
-              dict(type='PackLocalizationInputs', keys=('gt_bbox', ),
+              dict(type='PackLocalizationInputs', keys=('gt_segments', ),
                    meta_keys=('video_name', 'duration_second', 'duration_frame', 'annotations',
                               'feature_frame'))]))
 test_dataloader = dict(dataset=dict(

@@ -23,14 +23,14 @@ train_dataloader = dict(
     dataset=dict(ann_file=f'{data_dir}/anet_anno_train.json',
                  data_prefix=dict(video=f'{data_dir}/features'),
                  pipeline=[_load, dict(type='GenerateLocalizationLabels'),
-                           dict(type='PackLocalizationInputs', keys=('gt_bbox', ),
+                           dict(type='PackLocalizationInputs', keys=('gt_segments', ),
                                 meta_keys=('video_name', ))]))
 val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file=f'{data_dir}/anet_anno_val.json',
                  data_prefix=dict(video=f'{data_dir}/features'),
                  pipeline=[_load, dict(type='GenerateLocalizationLabels'),
-                           dict(type='PackLocalizationInputs', keys=('gt_bbox', ),
+                           dict(type='PackLocalizationInputs', keys=('gt_segments', ),
                                 meta_keys=_meta)]))
 test_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,

@@ -11,7 +11,7 @@ model = dict(tem_feat_dim=feat_dim)
 train_pipeline = [
     dict(type='LoadLocalizationFeature', temporal_dim=100, feat_dim=feat_dim),
     dict(type='GenerateLocalizationLabels'),
-    dict(type='PackLocalizationInputs', keys=('gt_bbox', ), meta_keys=('video_name', ))
+    dict(type='PackLocalizationInputs', keys=('gt_segments', ), meta_keys=('video_name', ))
 ]
 test_pipeline = [
     dict(type='LoadLocalizationFeature', temporal_dim=100, feat_dim=feat_dim),

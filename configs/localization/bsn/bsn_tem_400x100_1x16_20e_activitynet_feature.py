@@ -14,7 +14,7 @@ tem_results_dir = f'{work_dir}tem_results/'
 train_pipeline = [
     dict(type='LoadLocalizationFeature', temporal_dim=100, feat_dim=400),
     dict(type='GenerateLocalizationLabels'),
-    dict(type='PackLocalizationInputs', keys=('gt_bbox', ), meta_keys=('video_name', ))
+    dict(type='PackLocalizationInputs', keys=('gt_segments', ), meta_keys=('video_name', ))
 ]
 val_pipeline = train_pipeline
 test_pipeline = [

@@ -19,7 +19,7 @@ _load = dict(type='LoadLocalizationFeature', temporal_dim=temporal_dim, feat_dim
              cache=True)
 train_pipeline = [
     _load, dict(type='GenerateLocalizationLabels'),
-    dict(type='PackLocalizationInputs', keys=('gt_bbox', ), meta_keys=('video_name', ))
+    dict(type='PackLocalizationInputs', keys=('gt_segments', ), meta_keys=('video_name', ))
 ]
 test_pipeline = [_load, dict(type='PackLocalizationInputs', meta_keys=('video_name', ))]
 _dataset = dict(type='ActivityNetDataset', data_prefix=dict(video=f'{data_dir}/features'))

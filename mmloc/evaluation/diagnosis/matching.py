@@ -10,7 +10,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..functional.temporal_iou import pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_temporal_iou
 
 
 def flatten_ground_truth(ground_truth: Mapping) -> dict:

@@ -25,7 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .temporal_iou import pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_temporal_iou
 
 #: tIoU thresholds of the ActivityNet proposal task (0.5:0.05:0.95).
 ANET_PROPOSAL_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)

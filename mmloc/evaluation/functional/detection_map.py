@@ -26,7 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .temporal_iou import pairwise_intersection, pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_intersection, pairwise_temporal_iou
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)

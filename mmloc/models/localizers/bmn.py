@@ -17,7 +17,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
 from mmloc.registry import MODELS
-from mmloc.structures import output_duration_s
+from mmloc.structures import TimeGrid
 from ..layers import (BMBagIndex, bm_bag_index, bm_bag_tensors, bm_dense_mask, bm_sparse_mask,
                       bm_valid_mask, dense_bm_layer, fused_bm_conv3d)
 from ..utils import bmn_labels, post_processing
@@ -218,10 +218,10 @@ class BMN(BaseModel):
         raise RuntimeError(f"BMN: invalid mode {mode!r}; expected 'tensor', 'loss' or 'predict'")
 
     # ------------------------------------------------------------------ train
-    def generate_labels(self, gt_bboxes: Sequence, device) -> tuple:
+    def generate_labels(self, gt_segments: Sequence, device) -> tuple:
         """Targets of a batch: ``gt_iou_map`` (B, T, T), ``gt_start``/``gt_end`` (B, T)."""
         maps, starts, ends = [], [], []
-        for gt in gt_bboxes:
+        for gt in gt_segments:
             gt = gt.detach().cpu().numpy() if isinstance(gt, torch.Tensor) else np.asarray(gt)
             iou_map, label_start, label_end = bmn_labels(gt, self.tscale)
             maps.append(iou_map)
@@ -236,18 +236,18 @@ class BMN(BaseModel):
         parts are detached and logged.
         """
         if data_samples is None or len(data_samples) != x.shape[0]:
-            raise ValueError('BMN.loss: one data sample with gt_instances.gt_bbox per input '
+            raise ValueError('BMN.loss: one data sample with gt_instances.segments per input '
                              'is required')
-        gt_bboxes = []
+        gt_segments = []
         for sample in data_samples:
-            if not hasattr(sample, 'gt_instances') or 'gt_bbox' not in sample.gt_instances:
+            if not hasattr(sample, 'gt_instances') or 'segments' not in sample.gt_instances:
                 name = sample.metainfo.get('video_name', '?')
                 raise ValueError(f'BMN.loss: video {name}: data sample has no '
-                                 'gt_instances.gt_bbox (add GenerateLocalizationLabels and '
-                                 "keys=('gt_bbox',) to the training pipeline)")
-            gt_bboxes.append(sample.gt_instances.gt_bbox)
+                                 'gt_instances.segments (add GenerateLocalizationLabels and '
+                                 "keys=('gt_segments',) to the training pipeline)")
+            gt_segments.append(sample.gt_instances.segments)
         bm, start, end = self._forward(x)
-        gt_iou_map, gt_start, gt_end = self.generate_labels(gt_bboxes, x.device)
+        gt_iou_map, gt_start, gt_end = self.generate_labels(gt_segments, x.device)
         loss, tem, pem_reg, pem_cls = self.loss_cls(bm, start, end, gt_iou_map, gt_start,
                                                     gt_end, self.bm_mask)
         return dict(loss=loss, tem=tem.detach(), pem_reg=pem_reg.detach(),
@@ -268,15 +268,10 @@ class BMN(BaseModel):
         start = start.detach().float().cpu().numpy()
         end = end.detach().float().cpu().numpy()
         for i, sample in enumerate(data_samples):
-            meta = sample.metainfo
-            missing = [k for k in ('duration_second', 'duration_frame') if k not in meta]
-            if missing:
-                raise ValueError(f"BMN.predict: video {meta.get('video_name', '?')}: metainfo "
-                                 f'lacks {missing} (add them to the meta_keys of '
-                                 'PackLocalizationInputs)')
             rows = bmn_candidates(start[i], end[i], bm[i, 1], bm[i, 0])
-            duration_s = output_duration_s(meta['duration_second'], meta['duration_frame'],
-                                           self.feature_extraction_interval)
+            grid = TimeGrid.from_metainfo(sample.metainfo, self.tscale,
+                                          self.feature_extraction_interval)
+            duration_s = grid.output_span_s
             segments, scores = post_processing(rows, duration_s, self.soft_nms_alpha,
                                                self.soft_nms_low_threshold,
                                                self.soft_nms_high_threshold,

@@ -17,7 +17,7 @@ from mmengine.structures import InstanceData
 from mmloc.models.losses.bsn_loss import pem_loss, stack_tem_targets, tem_anchors, tem_loss
 from mmloc.models.utils.proposal_utils import post_processing
 from mmloc.registry import MODELS
-from mmloc.structures import output_duration_s
+from mmloc.structures import TimeGrid
 
 
 def _stack_inputs(inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
@@ -74,7 +74,7 @@ class TEM(BaseModel):
             if x.shape[2] != self.temporal_dim:
                 raise ValueError(f'TEM: labels are built for temporal_dim={self.temporal_dim}, '
                                  f'got inputs with T={x.shape[2]}')
-            target = stack_tem_targets([s.gt_instances.gt_bbox for s in data_samples],
+            target = stack_tem_targets([s.gt_instances.segments for s in data_samples],
                                        self.temporal_dim, self.boundary_ratio)
             return tem_loss(out, target, self.match_threshold, self.loss_weight)
         if mode == 'predict':
@@ -95,7 +95,7 @@ class PEM(BaseModel):
     """Proposal Evaluation Module: an MLP scoring each proposal from its 32 BSP values.
 
     ``y = sigmoid(fc2_ratio * fc2(relu(fc1_ratio * fc1(x))))``, ``x`` (N, 32) -> (N, 1).
-    Features come from ``data_sample.gt_instances.bsp_feature`` (K_b, 32); the batch's
+    Features come from ``data_sample.proposals.features`` (K_b, 32); the batch's
     proposals are scored together and post-processed per video.
 
     Args:
@@ -137,10 +137,10 @@ class PEM(BaseModel):
 
     def _gather(self, data_samples: list, key: str) -> torch.Tensor:
         try:
-            parts = [s.gt_instances[key] for s in data_samples]
+            parts = [s.proposals[key] for s in data_samples]
         except (AttributeError, KeyError):
-            raise KeyError(f'PEM: every data sample needs gt_instances.{key} (LoadProposals + '
-                           f'PackLocalizationInputs(keys=(..., {key!r})))') from None
+            raise KeyError(f'PEM: every data sample needs proposals.{key} (LoadProposals + '
+                           'PackLocalizationInputs)') from None
         return torch.cat([torch.as_tensor(p) for p in parts]).to(self.fc1.weight.device)
 
     def forward(self, inputs, data_samples: Optional[list] = None, mode: str = 'tensor'):
@@ -149,7 +149,7 @@ class PEM(BaseModel):
                 raise ValueError(f'PEM: mode {mode!r} needs data_samples')
             x = torch.as_tensor(inputs)
         else:
-            x = self._gather(data_samples, 'bsp_feature')
+            x = self._gather(data_samples, 'features')
         if x.dim() != 2 or x.shape[1] != self.feat_dim:
             raise ValueError(f'PEM: expected BSP features (N, {self.feat_dim}), got '
                              f'{tuple(x.shape)}')
@@ -173,16 +173,15 @@ class PEM(BaseModel):
         pem_scores = out.detach().float().cpu().numpy().reshape(-1)
         offset = 0
         for sample in data_samples:
-            gt = sample.gt_instances
-            cols = [np.asarray(torch.as_tensor(gt[k]).cpu(), dtype=np.float32).reshape(-1)
+            props = sample.proposals
+            cols = [np.asarray(torch.as_tensor(props[k]).cpu(), dtype=np.float32).reshape(-1)
                     for k in ('tmin', 'tmax', 'tmin_score', 'tmax_score')]
             num = cols[0].shape[0]
             p = pem_scores[offset:offset + num]
             offset += num
             rows = np.stack(cols + [p, p * cols[2] * cols[3]], axis=1)
-            meta = sample.metainfo
-            duration_s = output_duration_s(meta['duration_second'], meta['duration_frame'],
-                                           self.feature_extraction_interval)
+            grid = TimeGrid.from_metainfo(sample.metainfo, 1, self.feature_extraction_interval)
+            duration_s = grid.output_span_s
             segments, scores = post_processing(
                 rows, duration_s, self.soft_nms_alpha, self.soft_nms_low_threshold,
                 self.soft_nms_high_threshold, self.post_process_top_k)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmloc.evaluation.functional.temporal_iou import pairwise_temporal_iop
+from mmloc.structures.segment_ops import pairwise_temporal_iop
 
 from .binary_logistic_regression_loss import binary_logistic_regression_loss
 
@@ -19,7 +19,7 @@ def tem_anchors(temporal_dim: int) -> np.ndarray:
     return np.stack([gap * idx, gap * (idx + 1)], axis=1)
 
 
-def tem_targets(gt_bbox: np.ndarray, temporal_dim: int, boundary_ratio: float) -> np.ndarray:
+def tem_targets(gt_segments: np.ndarray, temporal_dim: int, boundary_ratio: float) -> np.ndarray:
     """TEM targets of one video (spec §4.1 "Labels").
 
     ``action[i]`` is the best IoP of anchor i with a GT segment; ``start``/``end`` the
@@ -27,14 +27,14 @@ def tem_targets(gt_bbox: np.ndarray, temporal_dim: int, boundary_ratio: float) -
     wide and centred on the boundary.
 
     Args:
-        gt_bbox: (G, 2) normalised GT ``[start, end]``.
+        gt_segments: (G, 2) normalised GT ``[start, end]``.
         temporal_dim: T.
         boundary_ratio: region width as a share of the GT length (0.1).
 
     Returns:
         (3, T) float64 rows ``[action, start, end]``; zeros when G = 0.
     """
-    gt = np.asarray(gt_bbox, dtype=np.float64).reshape(-1, 2)
+    gt = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2)
     anchors = tem_anchors(temporal_dim)
     if len(gt) == 0:
         return np.zeros((3, temporal_dim))
@@ -137,9 +137,9 @@ def pem_loss(pred: torch.Tensor, ref_iou: torch.Tensor, high_threshold: float = 
     return (per_item * weights).sum() / total
 
 
-def stack_tem_targets(gt_bboxes: Sequence, temporal_dim: int, boundary_ratio: float
+def stack_tem_targets(gt_segments: Sequence, temporal_dim: int, boundary_ratio: float
                       ) -> torch.Tensor:
     """(B, 3, T) float32 targets of a batch of (G_b, 2) GT arrays/tensors."""
     out = [tem_targets(g.detach().cpu().numpy() if isinstance(g, torch.Tensor) else g,
-                       temporal_dim, boundary_ratio) for g in gt_bboxes]
+                       temporal_dim, boundary_ratio) for g in gt_segments]
     return torch.from_numpy(np.stack(out).astype(np.float32))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmloc.evaluation.functional.temporal_iou import pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_temporal_iou
 
 
 def combined_scores(activity: np.ndarray, completeness: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmloc.evaluation.functional import pairwise_temporal_iop, pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_temporal_iop, pairwise_temporal_iou
 
 
 def bmn_match_map(temporal_dim: int) -> np.ndarray:
@@ -29,11 +29,11 @@ def bmn_boundary_anchors(temporal_dim: int) -> np.ndarray:
     return np.stack([gap * (i - 0.5), gap * (i + 1.5)], axis=1)
 
 
-def bmn_labels(gt_bbox: np.ndarray, temporal_dim: int) -> tuple:
+def bmn_labels(gt_segments: np.ndarray, temporal_dim: int) -> tuple:
     """BMN targets of one video.
 
     Args:
-        gt_bbox: (G, 2) normalised GT segments ``[start, end]``.
+        gt_segments: (G, 2) normalised GT segments ``[start, end]``.
         temporal_dim: T.
 
     Returns:
@@ -44,7 +44,7 @@ def bmn_labels(gt_bbox: np.ndarray, temporal_dim: int) -> tuple:
         GT gets all-zero targets.
     """
     T = temporal_dim
-    gt = np.asarray(gt_bbox, dtype=np.float64).reshape(-1, 2)
+    gt = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2)
     if gt.shape[0] == 0:
         zeros = np.zeros(T, dtype=np.float32)
         return np.zeros((T, T), dtype=np.float32), zeros, zeros.copy()

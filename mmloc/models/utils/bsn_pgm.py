@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmloc.evaluation.functional.temporal_iou import pairwise_temporal_iop, pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_temporal_iop, pairwise_temporal_iou
 
 def _check_tem(tem: np.ndarray, min_cols: int) -> np.ndarray:
     tem = np.asarray(tem)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmloc.evaluation.functional import pairwise_intersection
+from mmloc.structures.segment_ops import pairwise_intersection
 
 
 def _as_candidates(proposals, name: str) -> np.ndarray:

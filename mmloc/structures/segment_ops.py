@@ -1,4 +1,8 @@
-"""Pairwise temporal IoU / IoP on segment arrays (pure numpy, float64)."""
+"""Pairwise temporal intersection / IoU / IoP of segment arrays (pure numpy, float64).
+
+The one home of segment overlap arithmetic: evaluators, label generation, NMS and
+:class:`~mmloc.structures.Segments` all call these functions.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,0 +1,72 @@
+"""``localization_collate``: batch variable-length (C, T) feature sequences with a mask."""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+from mmengine.dataset import pseudo_collate
+
+from mmloc.registry import FUNCTIONS
+
+
+def pad_sequences(sequences: Sequence[torch.Tensor], pad_to_length: Optional[int] = None,
+                  pad_to_multiple: int = 1, pad_value: float = 0.0) -> tuple:
+    """Right-pad (C, T_i) sequences to one length.
+
+    Args:
+        sequences: B tensors (C, T_i), same C.
+        pad_to_length: pad every sequence to exactly this T (an error if one is longer);
+            None pads to the longest, rounded up to ``pad_to_multiple``.
+        pad_value: value of the padded positions.
+
+    Returns:
+        ``inputs`` (B, C, T_pad) and ``mask`` (B, T_pad) bool, True on valid positions.
+    """
+    lengths = [int(s.shape[-1]) for s in sequences]
+    channels = {int(s.shape[0]) for s in sequences}
+    if len(channels) != 1:
+        raise ValueError(f'localization_collate: feature widths differ in one batch: '
+                         f'{sorted(channels)}')
+    longest = max(lengths)
+    if pad_to_length is not None:
+        if longest > pad_to_length:
+            raise ValueError(f'localization_collate: a sequence has {longest} steps, more than '
+                             f'pad_to_length={pad_to_length}; crop it or use sliding windows '
+                             '(FeatureDataset(fit_mode=...))')
+        target = int(pad_to_length)
+    else:
+        target = int(math.ceil(longest / pad_to_multiple) * pad_to_multiple)
+    first = sequences[0]
+    inputs = first.new_full((len(sequences), first.shape[0], target), pad_value)
+    mask = torch.zeros(len(sequences), target, dtype=torch.bool)
+    for i, (seq, n) in enumerate(zip(sequences, lengths)):
+        inputs[i, :, :n] = seq
+        mask[i, :n] = True
+    return inputs, mask
+
+
+@FUNCTIONS.register_module()
+def localization_collate(data_batch: Sequence[dict], pad_to_length: Optional[int] = None,
+                         pad_to_multiple: int = 1, pad_value: float = 0.0) -> dict:
+    """Collate packed samples; (C, T) feature inputs become one padded tensor plus masks.
+
+    ``inputs``: (B, C, T_pad) when every input is a (C, T_i) feature sequence (each data
+    sample gets ``input_mask`` (T_pad,) and keeps ``valid_length`` = T_i in its metainfo);
+    otherwise a stacked tensor when all inputs share a shape, else the list (frames of
+    different lengths). ``data_samples``: the list.
+
+    Config: ``collate_fn=dict(type='localization_collate', pad_to_length=None,
+    pad_to_multiple=1)``.
+    """
+    batch = pseudo_collate(list(data_batch))
+    inputs, samples = batch['inputs'], batch['data_samples']
+    if all(isinstance(x, torch.Tensor) and x.dim() == 2 for x in inputs):
+        padded, mask = pad_sequences(inputs, pad_to_length, pad_to_multiple, pad_value)
+        for sample, sample_mask in zip(samples, mask):
+            sample.input_mask = sample_mask
+        return dict(inputs=padded, data_samples=samples)
+    if all(isinstance(x, torch.Tensor) for x in inputs) and \
+            len({tuple(x.shape) for x in inputs}) == 1:
+        return dict(inputs=torch.stack(inputs), data_samples=samples)
+    return dict(inputs=inputs, data_samples=samples)
