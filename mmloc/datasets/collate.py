@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 
 import torch
 from mmengine.dataset import pseudo_collate
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 
 from mmloc.registry import FUNCTIONS
 
@@ -46,7 +47,6 @@ def pad_sequences(sequences: Sequence[torch.Tensor], pad_to_length: Optional[int
     return inputs, mask
 
 
-@FUNCTIONS.register_module()
 def localization_collate(data_batch: Sequence[dict], pad_to_length: Optional[int] = None,
                          pad_to_multiple: int = 1, pad_value: float = 0.0) -> dict:
     """Collate packed samples; (C, T) feature inputs become one padded tensor plus masks.
@@ -70,3 +70,10 @@ def localization_collate(data_batch: Sequence[dict], pad_to_length: Optional[int
             len({tuple(x.shape) for x in inputs}) == 1:
         return dict(inputs=torch.stack(inputs), data_samples=samples)
     return dict(inputs=inputs, data_samples=samples)
+
+
+# mmengine's Runner looks collate functions up in its root FUNCTIONS registry without the
+# default scope, so the plain name must be known there too (a new name, nothing replaced).
+FUNCTIONS.register_module(module=localization_collate)
+if MMENGINE_FUNCTIONS.get('localization_collate') is None:
+    MMENGINE_FUNCTIONS.register_module(module=localization_collate)

@@ -137,11 +137,21 @@ class TimeGrid:
                                     feature_extraction_interval)
 
     def resized(self, num_steps: int) -> 'TimeGrid':
-        """The same video span on ``num_steps`` positions (features resized to a fixed T)."""
-        stride = self.stride_frames * self.num_steps / float(num_steps)
-        offset = self.offset_frames * self.num_steps / float(num_steps)
+        """The same frames on ``num_steps`` positions (features resized to a fixed T).
+
+        Start-aligned grids (``offset_frames == 0``, BMN/BSN cells) scale the stride:
+        ``stride' = T * stride / T'``. Centred snippet grids follow ActionFormer's rule
+        (actionformer-spec §1.3): the frames covered by the features,
+        ``(T - 1) * stride + window`` with ``window = 2 * offset``, are split into ``T'``
+        cells, ``stride' = window' = covered / T'`` and ``offset' = stride' / 2``.
+        """
+        if self.offset_frames == 0:
+            stride = self.stride_frames * self.num_steps / float(num_steps)
+            return replace(self, num_steps=int(num_steps), stride_frames=stride)
+        covered = (self.num_steps - 1) * self.stride_frames + 2 * self.offset_frames
+        stride = covered / float(num_steps)
         return replace(self, num_steps=int(num_steps), stride_frames=stride,
-                       offset_frames=offset)
+                       offset_frames=0.5 * stride)
 
     def cropped(self, start_index: int, num_steps: int) -> 'TimeGrid':
         """The grid of positions ``[start_index, start_index + num_steps)`` (a window)."""

@@ -20,6 +20,14 @@ def test_actionformer_golden_time_grid():
     np.testing.assert_allclose(got, [[27.625, 55.75], [93.25, 102.625]])
 
 
+def test_actionformer_golden_resize_to_192():
+    # actionformer-spec §9.7: 112 TSP features (stride 16, 16 frames) resized to 192
+    grid = TimeGrid.from_features(112, fps=15.0, feat_stride=16, feat_num_frames=16).resized(192)
+    assert grid.stride_frames == pytest.approx((111 * 16 + 16) / 192)
+    got = Segments([[30, 60], [100, 110]], 'second').to('index', grid).numpy()
+    np.testing.assert_allclose(got, [[47.714287, 95.928574], [160.21429, 176.28572]], rtol=1e-6)
+
+
 def test_activitynet_grid_is_bit_identical_to_mmaction2_formulas():
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -77,3 +85,6 @@ def test_window_crop_and_resize_keep_seconds():
     assert win.index_to_seconds(0) == pytest.approx(grid.index_to_seconds(50))
     half = TimeGrid.from_frames(100, duration_s=10.0).resized(50)
     assert half.index_to_seconds(25) == pytest.approx(5.0)
+    anet = TimeGrid.from_activitynet(100, 50.0, 1500, 1488).resized(25)
+    assert anet.index_to_seconds(25) == pytest.approx(TimeGrid.from_activitynet(
+        100, 50.0, 1500, 1488).index_to_seconds(100))

@@ -1,9 +1,11 @@
 from .formatting import PackLocalizationInputs
 from .label_generation import GenerateLocalizationLabels, segments_to_normalised
-from .loading import LoadLocalizationFeature, read_feature_file
+from .fitting import CropFeature, ResizeFeature, SegmentsToGrid
+from .loading import LoadLocalizationFeature, feature_length, read_feature_file
 
 __all__ = ['LoadLocalizationFeature', 'read_feature_file', 'GenerateLocalizationLabels',
-           'segments_to_normalised', 'PackLocalizationInputs']
+           'segments_to_normalised', 'PackLocalizationInputs', 'ResizeFeature', 'CropFeature',
+           'SegmentsToGrid', 'feature_length']
 from .proposal_loading import (LoadProposals, read_bsp_feature, read_proposals,  # noqa: F401
                                read_tem_results, write_bsp_feature, write_proposals,
                                write_tem_results)

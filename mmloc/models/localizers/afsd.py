@@ -13,7 +13,7 @@ import torch
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
-from mmloc.datasets.transforms.afsd_windows import window_offsets
+from mmloc.structures.windows import window_offsets
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
                                          decode_window, merge_video_detections)
 from mmloc.models.afsd.loss import afsd_losses, contrastive_loss
