@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
-from mmloc.datasets.activitynet_dataset import load_annotation_json, validate_record
+from mmloc.datasets.annotations import load_annotation_json, validate_record
 from mmloc.datasets.transforms.proposal_loading import (read_tem_results, write_bsp_feature,
                                                         write_proposals)
 from mmloc.models.utils.bsn_pgm import generate_bsp_feature, generate_candidate_proposals

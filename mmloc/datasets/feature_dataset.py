@@ -11,7 +11,8 @@ One feature file per video: ``<data_prefix['feature']>/<feature_name_tmpl.format
 ``feat_stride`` frames, each over ``feat_num_frames`` frames. Each video's
 :class:`~mmloc.structures.TimeGrid` is built when its features are loaded.
 
-How a sequence is fitted to the model is explicit (``fit_mode``):
+How a sequence is fitted to the model is explicit (``fit_mode``; ``None`` uses the
+features as stored, e.g. MMAction2's pre-resized ``csv_mean_100``):
 
 * ``'resize'``: every video resized to ``num_steps`` positions (``ResizeFeature``);
 * ``'pad'``: in training cropped to at most ``num_steps`` (a random window,
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
+import warnings
 from typing import List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
@@ -31,10 +33,10 @@ from mmengine.dataset import BaseDataset
 from mmloc.registry import DATASETS
 from mmloc.structures import window_offsets
 from mmloc.utils.io import load_json_file
-from .activitynet_dataset import validate_segments
+from .annotations import validate_segments
 from .transforms.loading import FEATURE_EXTS, feature_length
 
-FIT_MODES = ('resize', 'pad', 'sliding')
+FIT_MODES = (None, 'resize', 'pad', 'sliding')
 
 
 def read_video_list(path: str) -> List[str]:
@@ -62,7 +64,7 @@ class FeatureDataset(BaseDataset):
             (``label_id`` is used when every annotation has one).
         fps: frames per second when a video has none; feat_stride, feat_num_frames: frames
             between / under consecutive feature rows.
-        fit_mode: ``'resize'``, ``'pad'`` or ``'sliding'`` (module docstring).
+        fit_mode: ``None``, ``'resize'``, ``'pad'`` or ``'sliding'`` (module docstring).
         num_steps: T of ``resize``, the maximum length of ``pad``, the window of ``sliding``.
         window_stride: step between windows (``sliding``); default ``num_steps // 2``.
         missing_files: a text file of video ids that have no features (skipped).
@@ -151,47 +153,67 @@ class FeatureDataset(BaseDataset):
             self.classes = tuple(names)
         return {name: i for i, name in enumerate(self.classes)}
 
+    def parse_record(self, vid: str, rec, index: dict) -> dict:
+        """One video's data info (seconds, class ids, feature path, grid parameters)."""
+        if not isinstance(rec, dict):
+            raise ValueError(f'{self.ann_file}: video {vid}: expected an object, got '
+                             f'{type(rec).__name__}')
+        duration_s = self._duration(vid, rec)
+        anns = validate_segments(self.ann_file, vid, rec.get('annotations', []))
+        for i, ann in enumerate(anns):
+            label = ann.get('label')
+            if label is not None and str(label) not in index:
+                raise ValueError(f'{self.ann_file}: video {vid}: annotations[{i}].label '
+                                 f'{label!r} is not one of the {len(index)} classes')
+            ann['label_id'] = index[str(label)] if label is not None else 0
+        fps = rec.get('fps', self.default_fps)
+        if fps is None:
+            raise ValueError(f'{self.ann_file}: video {vid}: no "fps" and no dataset fps')
+        return dict(video_name=vid, duration_second=duration_s, fps=float(fps),
+                    feat_stride=self.feat_stride, feat_num_frames=self.feat_num_frames,
+                    annotations=anns, feature_path=self.feature_path(vid))
+
+    prefix_key = 'feature'
+
+    def feature_path(self, vid: str) -> str:
+        return osp.join(self.data_prefix.get(self.prefix_key, ''),
+                        self.feature_name_tmpl.format(vid))
+
     def load_data_list(self) -> List[dict]:
         records = self._records()
         skip = set(read_video_list(self.missing_files)) if self.missing_files else set()
         records = {k: v for k, v in records.items() if k not in skip}
         if not records:
-            raise ValueError(f'{self.ann_file}: no videos'
-                             + (f' in subset {self.subset!r}' if self.subset else ''))
+            raise ValueError(f'{self.ann_file}: the annotation file holds no videos'
+                             + (f' in subset {self.subset!r}' if self.subset else '')
+                             + ' (empty data split)')
         index = self._class_index(records)
-        prefix = self.data_prefix.get('feature', '')
-        data_list, missing = [], []
+        data_list, missing, outside = [], [], []
         for vid, rec in records.items():
-            if not isinstance(rec, dict):
-                raise ValueError(f'{self.ann_file}: video {vid}: expected an object, got '
-                                 f'{type(rec).__name__}')
-            duration_s = self._duration(vid, rec)
-            anns = validate_segments(self.ann_file, vid, rec.get('annotations', []))
-            for i, ann in enumerate(anns):
-                label = ann.get('label')
-                if label is not None and str(label) not in index:
-                    raise ValueError(f'{self.ann_file}: video {vid}: annotations[{i}].label '
-                                     f'{label!r} is not one of the {len(index)} classes')
-                ann['label_name'] = str(label) if label is not None else None
-                ann['label'] = index[str(label)] if label is not None else 0
-            fps = rec.get('fps', self.default_fps)
-            if fps is None:
-                raise ValueError(f'{self.ann_file}: video {vid}: no "fps" and no dataset fps')
-            info = dict(video_name=vid, duration_second=duration_s, fps=float(fps),
-                        feat_stride=self.feat_stride, feat_num_frames=self.feat_num_frames,
-                        annotations=anns,
-                        feature_path=osp.join(prefix, self.feature_name_tmpl.format(vid)))
-            if not osp.isfile(info['feature_path']):
+            info = self.parse_record(vid, rec, index)
+            outside += [(vid, i, a['segment'], info['duration_second'])
+                        for i, a in enumerate(info['annotations'])
+                        if a['segment'][0] < 0 or a['segment'][1] > info['duration_second']]
+            if self.check_files and not osp.isfile(info['feature_path']):
                 missing.append(info['feature_path'])
-                if self.check_files:
-                    continue
             data_list.append(info)
-        if missing and self.check_files:
+        if outside:
+            # Documented clip-and-warn: training labels are clipped to the video (label
+            # transforms clip), evaluation keeps the annotated seconds, as the official
+            # ActivityNet evaluator does. One warning per file, not per segment.
+            shown = '; '.join(f'video {v}: annotations[{i}].segment {seg} vs duration_second {d}'
+                              for v, i, seg, d in outside[:3])
+            warnings.warn(f'{self.ann_file}: {len(outside)} segment(s) reach outside '
+                          f'[0, duration_second] ({shown}{" ..." if len(outside) > 3 else ""}); '
+                          'training labels are clipped to the video, evaluation uses the '
+                          'segments as annotated')
+        if missing:
             shown = ', '.join(missing[:3]) + (f' and {len(missing) - 3} more'
                                               if len(missing) > 3 else '')
+            prefix = self.data_prefix.get(self.prefix_key, '')
             raise FileNotFoundError(
-                f'{self.ann_file}: {len(missing)} of {len(records)} feature files are missing '
-                f'under data_prefix {prefix!r}: {shown} (list ids without features in '
+                f'{self.ann_file}: {len(missing)} of {len(data_list)} feature files are missing '
+                f'under data_prefix {prefix!r}: {shown} (list the ids without features in '
                 'missing_files to skip them)')
         if self.fit_mode == 'sliding':
             data_list = self._windows(data_list)

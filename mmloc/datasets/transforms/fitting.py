@@ -97,7 +97,8 @@ class SegmentsToGrid(BaseTransform):
         unit: ``'index'`` (grid positions, one-stage models) or ``'normalised'``.
         clip: clamp to the grid ``[0, T]`` (``[0, 1]`` normalised) and drop segments left
             with no length inside it (windows, crops).
-        label_map: class name -> id; None keeps integer labels as they are.
+        label_map: class name -> id; None uses ``label_id`` (set by ``FeatureDataset``) or
+            integer labels as they are.
     """
 
     def __init__(self, unit: str = 'index', clip: bool = True,
@@ -114,7 +115,7 @@ class SegmentsToGrid(BaseTransform):
                            'feat_stride)')
         anns = results.get('annotations', [])
         seg = Segments([a['segment'] for a in anns], 'second').to(self.unit, grid)
-        labels = np.array([self._label(a.get('label', 0)) for a in anns], dtype=np.int64)
+        labels = np.array([self._label(a) for a in anns], dtype=np.int64)
         data = np.asarray(seg.numpy(), dtype=np.float32)
         if self.clip:
             high = grid.num_steps if self.unit == 'index' else 1.0
@@ -125,7 +126,10 @@ class SegmentsToGrid(BaseTransform):
         results['gt_labels'] = labels
         return results
 
-    def _label(self, label):
+    def _label(self, ann: dict) -> int:
+        label = ann.get('label', 0)
         if self.label_map is not None and label in self.label_map:
             return self.label_map[label]
+        if 'label_id' in ann:           # FeatureDataset's class index
+            return int(ann['label_id'])
         return int(label)
