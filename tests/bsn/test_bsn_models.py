@@ -9,8 +9,8 @@ from bsn_loop_reference import blr, loop_tem_targets
 from mmengine.structures import InstanceData
 
 from mmloc.models.localizers.bsn import PEM, TEM
-from mmloc.models.losses.bsn_loss import (pem_loss, pem_sample_weights, stack_tem_targets,
-                                          tem_loss, tem_targets)
+from mmloc.models.losses.bsn_loss import pem_loss, pem_sample_weights, tem_loss
+from mmloc.models.utils.boundary_targets import stack_tem_targets, tem_targets
 from mmloc.models.utils.proposal_utils import post_processing
 from mmloc.structures import LocalizationDataSample, output_duration_s
 
@@ -194,3 +194,24 @@ def test_pem_bad_input():
     s.proposals = InstanceData(tmin=torch.rand(3))
     with pytest.raises(KeyError, match='proposals.features'):
         model([torch.tensor(0.)], [s], mode='loss')
+
+
+def test_tem_pem_losses_are_built_from_config():
+    from mmloc.models.losses import PEMLoss, TEMLoss
+    tem = TEM(temporal_dim=10, tem_feat_dim=8, tem_hidden_dim=4, tem_match_threshold=0.4,
+              loss_weight=3.0)
+    assert isinstance(tem.loss_module, TEMLoss)
+    assert (tem.loss_module.match_threshold, tem.loss_module.action_weight) == (0.4, 3.0)
+    tem2 = TEM(temporal_dim=10, tem_feat_dim=8, tem_hidden_dim=4,
+               loss=dict(type='TEMLoss', match_threshold=0.7, action_weight=1.0))
+    assert tem2.loss_module.match_threshold == 0.7
+    pem = PEM(weighted_loss=True, pem_u_ratio_l=3.0)
+    assert isinstance(pem.loss_module, PEMLoss)
+    assert pem.loss_module.weighted and pem.loss_module.u_ratio_l == 3.0
+    pred, ref = torch.rand(20), torch.rand(20)
+    torch.manual_seed(5)
+    a = pem.loss_module(pred, ref)
+    torch.manual_seed(5)
+    b = pem_loss(pred, ref, u_ratio_l=3.0, weighted=True)
+    torch.testing.assert_close(a, b)
+    assert not any(k.startswith('loss_module') for k in pem.state_dict())

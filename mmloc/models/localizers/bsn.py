@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
-from mmloc.models.losses.bsn_loss import pem_loss, stack_tem_targets, tem_anchors, tem_loss
+from mmloc.models.utils.boundary_targets import stack_tem_targets, tem_anchors
 from mmloc.models.utils.proposal_utils import post_processing
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
@@ -45,7 +45,8 @@ class TEM(BaseModel):
                  tem_feat_dim: int = 400, tem_hidden_dim: int = 512,
                  tem_match_threshold: float = 0.5, loss_weight: float = 2.,
                  output_dim: int = 3, conv1_ratio: float = 1., conv2_ratio: float = 1.,
-                 conv3_ratio: float = 0.01, data_preprocessor: Optional[dict] = None,
+                 conv3_ratio: float = 0.01, loss: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.temporal_dim = temporal_dim
@@ -53,6 +54,9 @@ class TEM(BaseModel):
         self.feat_dim = tem_feat_dim
         self.match_threshold = tem_match_threshold
         self.loss_weight = loss_weight
+        # MMAction2 configs give the loss settings as model arguments
+        self.loss_module = MODELS.build(loss or dict(
+            type='TEMLoss', match_threshold=tem_match_threshold, action_weight=loss_weight))
         self.conv1_ratio, self.conv2_ratio, self.conv3_ratio = conv1_ratio, conv2_ratio, conv3_ratio
         self.conv1 = nn.Conv1d(tem_feat_dim, tem_hidden_dim, kernel_size=3, stride=1, padding=1)
         self.conv2 = nn.Conv1d(tem_hidden_dim, tem_hidden_dim, kernel_size=3, stride=1, padding=1)
@@ -76,7 +80,7 @@ class TEM(BaseModel):
                                  f'got inputs with T={x.shape[2]}')
             target = stack_tem_targets([s.gt_instances.segments for s in data_samples],
                                        self.temporal_dim, self.boundary_ratio)
-            return tem_loss(out, target, self.match_threshold, self.loss_weight)
+            return self.loss_module(out, target)
         if mode == 'predict':
             return self.predict(out, data_samples)
         raise ValueError(f'TEM: invalid mode {mode!r}; expected "tensor", "loss" or "predict"')
@@ -105,6 +109,7 @@ class PEM(BaseModel):
         feature_extraction_interval: frames per snippet for the output-seconds formula.
         weighted_loss: False = MMAction2 parity (plain mean Smooth-L1, spec §4.4);
             True = the sampled, weighted loss the paper intends.
+        loss: loss config; default ``PEMLoss`` with the thresholds/ratios above.
     """
 
     def __init__(self, pem_feat_dim: int = 32, pem_hidden_dim: int = 256,
@@ -114,7 +119,8 @@ class PEM(BaseModel):
                  soft_nms_low_threshold: float = 0.65, soft_nms_high_threshold: float = 0.9,
                  post_process_top_k: int = 100, feature_extraction_interval: int = 16,
                  fc1_ratio: float = 0.1, fc2_ratio: float = 0.1, output_dim: int = 1,
-                 weighted_loss: bool = False, data_preprocessor: Optional[dict] = None,
+                 weighted_loss: bool = False, loss: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.feat_dim = pem_feat_dim
@@ -128,6 +134,10 @@ class PEM(BaseModel):
         self.feature_extraction_interval = feature_extraction_interval
         self.fc1_ratio, self.fc2_ratio = fc1_ratio, fc2_ratio
         self.weighted_loss = weighted_loss
+        self.loss_module = MODELS.build(loss or dict(
+            type='PEMLoss', high_threshold=pem_high_temporal_iou_threshold,
+            low_threshold=pem_low_temporal_iou_threshold, u_ratio_m=pem_u_ratio_m,
+            u_ratio_l=pem_u_ratio_l, weighted=weighted_loss))
         self.fc1 = nn.Linear(pem_feat_dim, pem_hidden_dim, bias=True)
         self.fc2 = nn.Linear(pem_hidden_dim, output_dim, bias=True)
 
@@ -158,9 +168,7 @@ class PEM(BaseModel):
             return out
         if mode == 'loss':
             ref_iou = self._gather(data_samples, 'reference_temporal_iou')
-            return dict(temporal_iou_loss=pem_loss(
-                out, ref_iou, self.high_threshold, self.low_threshold, self.u_ratio_m,
-                self.u_ratio_l, weighted=self.weighted_loss))
+            return dict(temporal_iou_loss=self.loss_module(out, ref_iou))
         if mode == 'predict':
             return self.predict(out, data_samples)
         raise ValueError(f'PEM: invalid mode {mode!r}; expected "tensor", "loss" or "predict"')

@@ -1,48 +1,17 @@
-"""BSN losses and TEM targets (spec §4.1, §4.4)."""
+"""BSN losses (spec §4.1, §4.4): TEM's BLR terms and PEM's IoU regression.
+
+Targets are built in ``mmloc.models.utils.boundary_targets``."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from mmloc.structures.segment_ops import pairwise_temporal_iop
+from mmloc.registry import MODELS
 
 from .binary_logistic_regression_loss import binary_logistic_regression_loss
-
-
-def tem_anchors(temporal_dim: int) -> np.ndarray:
-    """(T, 2) float64 snippet anchors ``[i / T, (i + 1) / T]`` (normalised)."""
-    gap = 1. / temporal_dim
-    idx = np.arange(temporal_dim)
-    return np.stack([gap * idx, gap * (idx + 1)], axis=1)
-
-
-def tem_targets(gt_segments: np.ndarray, temporal_dim: int, boundary_ratio: float) -> np.ndarray:
-    """TEM targets of one video (spec §4.1 "Labels").
-
-    ``action[i]`` is the best IoP of anchor i with a GT segment; ``start``/``end`` the
-    best IoP with the GT start/end regions, each ``max(1/T, boundary_ratio * len)``
-    wide and centred on the boundary.
-
-    Args:
-        gt_segments: (G, 2) normalised GT ``[start, end]``.
-        temporal_dim: T.
-        boundary_ratio: region width as a share of the GT length (0.1).
-
-    Returns:
-        (3, T) float64 rows ``[action, start, end]``; zeros when G = 0.
-    """
-    gt = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2)
-    anchors = tem_anchors(temporal_dim)
-    if len(gt) == 0:
-        return np.zeros((3, temporal_dim))
-    pad = np.maximum(1. / temporal_dim, boundary_ratio * (gt[:, 1] - gt[:, 0]))
-    starts = np.stack([gt[:, 0] - pad / 2, gt[:, 0] + pad / 2], axis=1)
-    ends = np.stack([gt[:, 1] - pad / 2, gt[:, 1] + pad / 2], axis=1)
-    return np.stack([pairwise_temporal_iop(anchors, regions).max(axis=1)
-                     for regions in (gt, starts, ends)])
 
 
 def tem_loss(pred: torch.Tensor, target: torch.Tensor, match_threshold: float = 0.5,
@@ -137,9 +106,39 @@ def pem_loss(pred: torch.Tensor, ref_iou: torch.Tensor, high_threshold: float = 
     return (per_item * weights).sum() / total
 
 
-def stack_tem_targets(gt_segments: Sequence, temporal_dim: int, boundary_ratio: float
-                      ) -> torch.Tensor:
-    """(B, 3, T) float32 targets of a batch of (G_b, 2) GT arrays/tensors."""
-    out = [tem_targets(g.detach().cpu().numpy() if isinstance(g, torch.Tensor) else g,
-                       temporal_dim, boundary_ratio) for g in gt_segments]
-    return torch.from_numpy(np.stack(out).astype(np.float32))
+@MODELS.register_module()
+class TEMLoss(nn.Module):
+    """TEM's loss as a module (config ``loss=dict(type='TEMLoss', ...)``): :func:`tem_loss`.
+
+    Args:
+        match_threshold: BLR positive threshold (MMAction2's ``tem_match_threshold``).
+        action_weight: multiplier of the actionness term (MMAction2's ``loss_weight``).
+    """
+
+    def __init__(self, match_threshold: float = 0.5, action_weight: float = 2.0) -> None:
+        super().__init__()
+        self.match_threshold = match_threshold
+        self.action_weight = action_weight
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> dict:
+        return tem_loss(pred, target, self.match_threshold, self.action_weight)
+
+
+@MODELS.register_module()
+class PEMLoss(nn.Module):
+    """PEM's loss as a module (config ``loss=dict(type='PEMLoss', ...)``): :func:`pem_loss`.
+
+    Args: as :func:`pem_loss` (``weighted=False`` is MMAction2 parity).
+    """
+
+    def __init__(self, high_threshold: float = 0.6, low_threshold: float = 0.2,
+                 u_ratio_m: float = 1., u_ratio_l: float = 2., weighted: bool = False) -> None:
+        super().__init__()
+        self.high_threshold, self.low_threshold = high_threshold, low_threshold
+        self.u_ratio_m, self.u_ratio_l = u_ratio_m, u_ratio_l
+        self.weighted = weighted
+
+    def forward(self, pred: torch.Tensor, ref_iou: torch.Tensor) -> torch.Tensor:
+        return pem_loss(pred, ref_iou, self.high_threshold, self.low_threshold,
+                        self.u_ratio_m, self.u_ratio_l, weighted=self.weighted)
+
