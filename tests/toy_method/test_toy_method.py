@@ -239,3 +239,21 @@ def test_batches_are_padded_with_masks_and_grids_follow_the_crop(toy_run):
         seg = s.gt_instances.segments.numpy()
         assert ((seg >= 0) & (seg <= 96)).all()
         assert s.time_grid.num_steps == 96
+
+
+def test_the_walkthrough_shows_this_code():
+    """docs/adding_a_method.md shows the classes and the config of this file."""
+    import re
+    with open(osp.join(REPO, 'docs', 'adding_a_method.md'), encoding='utf-8') as f:
+        doc = f.read()
+    with open(__file__, encoding='utf-8') as f:
+        src = f.read()
+    blocks = re.findall(r'(@MODELS\.register_module\(force=True\)\nclass .*?)(?=\n\n\n)', src,
+                        re.S)
+    assert len(blocks) == 4
+    for block in blocks:
+        assert block.replace('register_module(force=True)', 'register_module()') in doc, \
+            block.splitlines()[1]
+    config = CONFIG.format(C=FEAT_DIM, S=STRIDE, W=WINDOW, data='data/toy').replace(
+        "imports=['test_toy_method']", "imports=['projects.toy_localizer.toy_localizer']")
+    assert config.strip() in doc
