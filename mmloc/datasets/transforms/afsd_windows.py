@@ -10,19 +10,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-
-def window_offsets(sample_count: int, clip_length: int, stride: int) -> List[int]:
-    """Window start frames: ``[0]`` if the video fits, else ``0, S, 2S, … ≤ n-L`` plus ``n-L``.
-
-    The same rule serves training (stride 30) and test (stride 128): a video of exactly
-    ``L`` frames gives ``[0]`` either way.
-    """
-    if sample_count <= clip_length:
-        return [0]
-    offsets = list(range(0, sample_count - clip_length + 1, stride))
-    if offsets[-1] != sample_count - clip_length:
-        offsets.append(sample_count - clip_length)
-    return offsets
+from mmloc.structures.windows import window_offsets  # noqa: F401 (also importable from here)
 
 
 def split_training_windows(sample_count: int, gts: np.ndarray, clip_length: int, stride: int
