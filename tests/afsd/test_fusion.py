@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmloc.datasets.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd
+from mmloc.testing.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd
 from mmloc.datasets.thumos_afsd_dataset import ThumosAFSDDataset
 from mmloc.apis.afsd_fusion import build_fusion_model, merge_fusion_checkpoint_files
 from mmloc.engine.checkpoint import safe_torch_load
