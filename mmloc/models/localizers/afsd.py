@@ -15,7 +15,7 @@ from mmengine.structures import InstanceData
 
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
                                          decode_window, merge_video_detections)
-from mmloc.models.afsd.loss import afsd_losses, contrastive_loss
+from mmloc.models.afsd.criterion import afsd_losses, contrastive_loss
 from mmloc.registry import MODELS
 from mmloc.structures.windows import window_offsets
 
