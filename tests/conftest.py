@@ -18,5 +18,9 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope='session', autouse=True)
 def _register_mmloc():
+    """Registries filled and mmengine set up as the tools do it when they start (importing
+    mmloc does neither; tests/test_import_hygiene.py checks that in a fresh process)."""
+    from mmloc.engine import setup_runtime
     from mmloc.utils import register_all_modules
     register_all_modules()
+    setup_runtime()

@@ -11,6 +11,7 @@ from mmengine.runner import load_checkpoint
 
 from mmloc.datasets.transforms.loading import read_feature_file
 from mmloc.datasets.transforms.resample import resample_feature
+from mmloc.engine import setup_runtime
 from mmloc.registry import MODELS
 from mmloc.structures import LocalizationDataSample
 from mmloc.utils import register_all_modules
@@ -26,6 +27,7 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
     """
     register_all_modules()
+    setup_runtime()
     cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

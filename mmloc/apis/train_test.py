@@ -13,9 +13,10 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmloc.engine import load_config, resolve_work_dir, set_unsafe_checkpoint_loading, setup_launcher
+from mmloc.engine import load_config, resolve_work_dir, setup_launcher, setup_runtime
 from mmloc.registry import METRICS
 from mmloc.utils import register_all_modules
+from mmloc.utils.checkpoint import safe_torch_load
 
 # ``--eval`` names -> the metric config they select.
 EVAL_METRICS = {
@@ -66,7 +67,7 @@ def find_resume_checkpoint(work_dir: str) -> str | None:
 def build_train_config(args) -> Config:
     """Config for training from parsed ``tools/train.py`` arguments (spec §7.1 semantics)."""
     register_all_modules()
-    set_unsafe_checkpoint_loading(getattr(args, 'unsafe_load', False))
+    setup_runtime(unsafe_load=getattr(args, 'unsafe_load', False))
     cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.amp:
@@ -107,7 +108,6 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str, resume: bool)
     partial but must share at least one parameter. Otherwise mmengine only logs the
     missing keys and trains from random weights (or fails later in the optimizer state).
     """
-    from mmloc.engine.checkpoint import safe_torch_load
     state = safe_torch_load(checkpoint, map_location='cpu')
     state = state.get('state_dict', state) if isinstance(state, dict) else state
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
@@ -180,7 +180,7 @@ def configure_test_evaluator(cfg: Config, eval_metrics=None, out=None, dump=None
 def build_test_config(args) -> Config:
     """Config for testing from parsed ``tools/test.py`` arguments."""
     register_all_modules()
-    set_unsafe_checkpoint_loading(getattr(args, 'unsafe_load', False))
+    setup_runtime(unsafe_load=getattr(args, 'unsafe_load', False))
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'{args.checkpoint}: checkpoint file not found')
     cfg = load_config(args.config, args.cfg_options)

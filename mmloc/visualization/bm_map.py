@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import matplotlib
 import numpy as np
 
-from .plots import _save, plt
+from .plots import _save, new_figure
 
 
 def gt_bm_cells(gt_segments_norm: np.ndarray, temporal_dim: int) -> np.ndarray:
@@ -58,8 +59,8 @@ def plot_bm_map(bm_maps: np.ndarray, out_file: str, gt_segments_norm: np.ndarray
     d, s = np.meshgrid(np.arange(T), np.arange(T), indexing='ij')
     invalid = s + d >= T
     cells = gt_bm_cells(gt_segments_norm, T) if gt_segments_norm is not None else None
-    fig, axes = plt.subplots(1, k, figsize=(4.6 * k + 0.6, 4.4), squeeze=False)
-    cmap = plt.get_cmap('magma').with_extremes(bad='0.85')  # grey: invalid cells
+    fig, axes = new_figure(1, k, figsize=(4.6 * k + 0.6, 4.4), squeeze=False)
+    cmap = matplotlib.colormaps['magma'].with_extremes(bad='0.85')  # grey: invalid cells
     for ax, m, title in zip(axes[0], maps, titles):
         im = ax.imshow(np.ma.masked_array(m, invalid), origin='upper', cmap=cmap,
                        vmin=0, vmax=1, interpolation='nearest', aspect='equal')

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
+import numpy as np
 
-matplotlib.use('Agg')  # headless: figures are files
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from mmloc.evaluation.diagnosis.false_positives import FP_CATEGORY_NAMES
 
-from mmloc.evaluation.diagnosis.false_positives import FP_CATEGORY_NAMES  # noqa: E402
+from .plots import new_figure
 
 #: One colour per false-positive category (colour-blind friendly, DETAD's palette order).
 FP_COLORS = {'true_positive': '#33a02c', 'double_detection': '#b2df8a',
@@ -26,7 +24,6 @@ def _save(fig, out_file: str) -> str:
     folder = os.path.dirname(os.path.abspath(out_file))
     os.makedirs(folder, exist_ok=True)
     fig.savefig(out_file, dpi=110, bbox_inches='tight')
-    plt.close(fig)
     return out_file
 
 
@@ -81,7 +78,7 @@ def plot_false_positive_analysis(summary: dict, out_file: str, title: str = '') 
     shares = np.array([[np.nan if v is None else v for v in row] for row in fp['profile']],
                       dtype=np.float64) * 100.0                                 # (K, n_cat)
     k = shares.shape[0]
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(14, 5.2), gridspec_kw=dict(width_ratios=[3, 2]))
+    fig, (ax, ax2) = new_figure(1, 2, figsize=(14, 5.2), gridspec_kw=dict(width_ratios=[3, 2]))
     x = np.arange(1, k + 1)
     bottom = np.zeros(k)
     for j, c in enumerate(cats):
@@ -162,7 +159,7 @@ def _bucket_panel(ax, summary_part: dict, key: str, ylabel: str, base: float | N
 
 def plot_sensitivity(summary: dict, out_file: str, title: str = '') -> str:
     """Average-mAP_N per GT bucket (coverage, length, instances per video) vs. the overall one."""
-    fig, ax = plt.subplots(figsize=(17, 5))
+    fig, ax = new_figure(figsize=(17, 5))
     _bucket_panel(ax, summary['sensitivity'], 'average_mAP_N', 'Average-mAP$_N$ (%)',
                   summary['average_mAP_N'], 'all GT:')
     ax.set_xlabel('GT bucket (range, number of GT instances n)')
@@ -174,7 +171,7 @@ def plot_sensitivity(summary: dict, out_file: str, title: str = '') -> str:
 def plot_false_negatives(summary: dict, out_file: str, title: str = '') -> str:
     """Share of GT never detected (at tIoU >= alpha, averaged over alphas) per GT bucket."""
     fn = summary['false_negative']
-    fig, ax = plt.subplots(figsize=(17, 5))
+    fig, ax = new_figure(figsize=(17, 5))
     _bucket_panel(ax, fn, 'rate', 'False negatives: GT not detected (%)', fn['overall'],
                   'all GT:')
     ax.set_xlabel('GT bucket (range, number of GT instances n)')

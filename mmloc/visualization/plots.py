@@ -1,14 +1,25 @@
-"""Matplotlib figures: AR-AN curves and proposal timelines (saved as PNG)."""
+"""Matplotlib figures: AR-AN curves and proposal timelines (saved as PNG).
+
+Figures are :class:`matplotlib.figure.Figure` objects drawn without pyplot, so they need no
+GUI backend and leave matplotlib's global state (backend, pyplot's figure list) as it is.
+"""
 from __future__ import annotations
 
 import os
 from typing import Mapping, Sequence
 
 import matplotlib
+import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
-matplotlib.use('Agg')  # headless: figures are files
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=None, squeeze: bool = True,
+               gridspec_kw: dict | None = None):
+    """``(figure, axes)`` like ``pyplot.subplots``, without pyplot (no backend involved)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, squeeze=squeeze, gridspec_kw=gridspec_kw)
 
 
 def plot_ar_an(curves: Mapping[str, Mapping], out_file: str,
@@ -26,8 +37,8 @@ def plot_ar_an(curves: Mapping[str, Mapping], out_file: str,
     Returns:
         ``out_file``.
     """
-    fig, axes = plt.subplots(1, 2 if tiou_thresholds is not None else 1, figsize=(11, 4.5),
-                             squeeze=False)
+    fig, axes = new_figure(1, 2 if tiou_thresholds is not None else 1, figsize=(11, 4.5),
+                           squeeze=False)
     ax = axes[0, 0]
     for name, m in curves.items():
         ax.plot(m['proposals_per_video'], m['avg_recall'], linewidth=2,
@@ -71,8 +82,8 @@ def plot_proposal_timeline(gt_segments_s: np.ndarray, proposal_segments_s: np.nd
     scores = np.asarray(proposal_scores)[order]
     gts = np.asarray(gt_segments_s).reshape(-1, 2)
     rows = len(props) + 1
-    fig, ax = plt.subplots(figsize=(10, 0.45 * rows + 1.4))
-    cmap = plt.get_cmap('viridis')
+    fig, ax = new_figure(figsize=(10, 0.45 * rows + 1.4))
+    cmap = matplotlib.colormaps['viridis']
     for i, (s, e) in enumerate(gts):
         ax.barh(rows - 1, e - s, left=s, height=0.7, color='tab:red', alpha=0.8,
                 label='ground truth' if i == 0 else None)
@@ -90,7 +101,7 @@ def plot_proposal_timeline(gt_segments_s: np.ndarray, proposal_segments_s: np.nd
     ax.set_xlabel('time (s)')
     ax.set_ylabel('proposal rank')
     ax.set_title(title or 'ground truth vs. top proposals')
-    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, smax))
+    sm = ScalarMappable(cmap=cmap, norm=Normalize(0, smax))
     fig.colorbar(sm, ax=ax, label='proposal score')
     if len(gts):
         ax.legend(loc='upper right', fontsize=8)
@@ -104,5 +115,4 @@ def _save(fig, out_file: str) -> None:
     os.makedirs(folder, exist_ok=True)
     tmp = out_file + '.tmp.png'
     fig.savefig(tmp, dpi=110)
-    plt.close(fig)
     os.replace(tmp, out_file)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from mmloc.datasets.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd
+from mmloc.testing.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd
 from mmloc.datasets.thumos_afsd_dataset import ThumosAFSDDataset
 from mmloc.registry import MODELS
 

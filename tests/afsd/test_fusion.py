@@ -11,11 +11,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmloc.datasets.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd
+from mmloc.testing.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd
 from mmloc.datasets.thumos_afsd_dataset import ThumosAFSDDataset
+from mmloc.apis.afsd_fusion import build_fusion_model, merge_fusion_checkpoint_files
 from mmloc.engine.checkpoint import safe_torch_load
-from mmloc.models.afsd.fusion import (build_fusion_model, merge_fusion_checkpoint_files,
-                                      merge_fusion_checkpoints)
+from mmloc.models.afsd.fusion import merge_fusion_checkpoints
 from mmloc.models.afsd.inference import RAW_KEYS
 from mmloc.registry import MODELS
 from mmloc.utils import register_all_modules

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmloc.models.afsd.loss import afsd_losses, contrastive_loss, segment_frame_regions
-from mmloc.models.afsd.losses import (boundary_activation_loss, boundary_contrastive_loss,
-                                      distance_giou_loss, softmax_focal_loss)
+from mmloc.models.afsd.criterion import afsd_losses, contrastive_loss, segment_frame_regions
+from mmloc.models.afsd.loss_terms import (boundary_activation_loss, boundary_contrastive_loss,
+                                          distance_giou_loss, softmax_focal_loss)
 from mmloc.models.afsd.targets import (assign_coarse_targets, assign_refined_targets,
                                        distance_iou, make_priors)
 

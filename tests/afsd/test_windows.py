@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from mmloc.datasets.transforms.afsd_windows import (boundary_labels, contrastive_clip,
-                                                    split_training_windows, window_offsets)
+                                                    split_training_windows)
+from mmloc.structures.windows import window_offsets
 
 
 def test_window_offsets_golden():

@@ -11,7 +11,7 @@ model = dict(type='BMN', temporal_dim={T}, boundary_ratio=0.5, num_samples=4,
              num_samples_per_bin=2, feat_dim={C}, soft_nms_alpha=0.4,
              soft_nms_low_threshold=0.5, soft_nms_high_threshold=0.9, post_process_top_k=20,
              hidden_dim_1d=16, hidden_dim_2d=16, hidden_dim_3d=16, bm_layer='fused',
-             loss_cls=dict(type='BMNLoss'))
+             loss=dict(type='BMNLoss'))
 """,
     'TEM': f"""
 model = dict(type='TEM', temporal_dim={T}, boundary_ratio=0.1, tem_feat_dim={C},

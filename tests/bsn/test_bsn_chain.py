@@ -10,7 +10,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmloc.apis.bsn_pgm_runner import run_pgm_from_config
-from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+from mmloc.testing.synthetic_activitynet import (SyntheticConfig,
+                                               generate_synthetic_activitynet)
 
 REPO = Path(__file__).resolve().parents[2]
 CFG = REPO / 'configs' / 'localization' / 'bsn'

@@ -1,4 +1,5 @@
-"""BSN file formats, LoadProposals, TEMMetric, the PGM driver and its CLI errors."""
+"""BSN file formats, LoadProposals, DumpTEMResults (ex TEMMetric), the PGM driver and its CLI
+errors."""
 import json
 import os
 import subprocess
@@ -14,7 +15,8 @@ from mmloc.datasets.transforms.proposal_loading import (LoadProposals, read_bsp_
                                                         read_proposals, read_tem_results,
                                                         write_bsp_feature, write_proposals,
                                                         write_tem_results)
-from mmloc.evaluation.metrics.tem_metric import TEMMetric
+from mmloc.evaluation.metrics import DumpTEMResults, TEMMetric
+from mmloc.registry import METRICS
 from mmloc.structures import LocalizationDataSample
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +85,7 @@ def test_formats_round_trip(tmp_path):
 
 
 def test_tem_metric_writes_one_csv_per_video(tmp_path):
-    metric = TEMMetric(out_dir=str(tmp_path / 'tem'))
+    metric = DumpTEMResults(out_dir=str(tmp_path / 'tem'))
     rng = np.random.default_rng(1)
     preds = {}
     samples = []
@@ -97,6 +99,21 @@ def test_tem_metric_writes_one_csv_per_video(tmp_path):
     for name, pred in preds.items():
         np.testing.assert_allclose(read_tem_results(str(tmp_path / 'tem' / f'{name}.csv')), pred,
                                    rtol=1e-7)
+
+
+def test_tem_metric_is_a_deprecated_alias_of_dump_tem_results(tmp_path):
+    """MMAction2 configs name ``TEMMetric``: it still builds, warns, and writes the same files."""
+    with pytest.warns(DeprecationWarning, match='DumpTEMResults'):
+        metric = METRICS.build(dict(type='TEMMetric', out_dir=str(tmp_path / 'tem')))
+    assert isinstance(metric, TEMMetric) and isinstance(metric, DumpTEMResults)
+    s = LocalizationDataSample(metainfo=dict(video_name='v_a'))
+    s.pred_tem = random_tem(np.random.default_rng(2), 10).astype(np.float64)
+    metric.process({}, [s.to_dict()])
+    assert metric.compute_metrics(metric.results) == {}
+    np.testing.assert_allclose(read_tem_results(str(tmp_path / 'tem' / 'v_a.csv')), s.pred_tem,
+                               rtol=1e-7)
+    with pytest.raises(ValueError, match='TEMMetric: out_dir'), pytest.warns(DeprecationWarning):
+        TEMMetric(out_dir='')
 
 
 def _write_split(tmp_path, rng, names, length=40):

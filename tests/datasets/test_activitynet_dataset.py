@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from mmloc.datasets import ActivityNetDataset
-from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+from mmloc.testing.synthetic_activitynet import (SyntheticConfig,
+                                               generate_synthetic_activitynet)
 from mmloc.datasets.transforms import (GenerateLocalizationLabels, LoadLocalizationFeature,
                                        PackLocalizationInputs, segments_to_normalised)
 from mmloc.structures import corrected_second, output_duration_s

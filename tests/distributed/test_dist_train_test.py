@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from dist_helpers import T, C, read_losses, read_test_metrics, run_tool, write_config
-from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+from mmloc.testing.synthetic_activitynet import (SyntheticConfig,
+                                               generate_synthetic_activitynet)
 from mmloc.engine.checkpoint import safe_torch_load
 
 pytestmark = pytest.mark.slow

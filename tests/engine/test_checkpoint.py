@@ -87,8 +87,9 @@ def test_history_buffer_checkpoint_loads_in_a_fresh_process(tmp_path):
     hub.update_scalar('train/loss', 2.0)
     path = tmp_path / 'hub.pth'
     torch.save({'message_hub': hub.state_dict()}, path)
-    code = ('import mmloc.engine.checkpoint\n'
+    code = ('import mmloc.engine\n'
             'from mmengine.runner.checkpoint import _load_checkpoint\n'
+            'mmloc.engine.setup_runtime()\n'
             f'd = _load_checkpoint({str(path)!r})\n'
             "print(d['message_hub']['log_scalars']['train/loss'].mean())\n")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)

@@ -1,5 +1,6 @@
 """BMN model: MMAction2 checkpoint compatibility, fused == dense, loss/predict modes, AMP."""
 import math
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -100,6 +101,45 @@ def test_state_dict_layout_and_no_constants():
     full = BMN(**{**CFG, 'temporal_dim': 100, 'num_samples': 32, 'feat_dim': 400,
                   'hidden_dim_1d': 256, 'hidden_dim_2d': 128, 'hidden_dim_3d': 512})
     assert sum(p.numel() for p in full.parameters()) == 4_978_564
+
+
+def test_loss_argument_and_its_mmaction2_name_loss_cls():
+    """``loss`` holds BMN's whole loss; MMAction2's ``loss_cls`` still works (deprecated)."""
+    torch.manual_seed(0)
+    model = BMN(**CFG, loss=dict(type='BMNLoss', nan_guard=False))
+    assert model.loss_module.nan_guard is False
+    torch.manual_seed(0)
+    with pytest.warns(DeprecationWarning, match='loss_cls'):
+        old = BMN(**CFG, loss_cls=dict(type='BMNLoss', nan_guard=False))
+    assert old.loss_module.nan_guard is False
+    assert BMN(**CFG).loss_module.nan_guard is True  # BMNLoss() when neither is given
+    # the loss has no tensors: checkpoints (ours, MMAction2's) are unaffected by the name
+    assert list(old.state_dict()) == list(model.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(old.state_dict().values(),
+                                                  model.state_dict().values()))
+    with pytest.raises(ValueError, match='not both'):
+        BMN(**CFG, loss=dict(type='BMNLoss'), loss_cls=dict(type='BMNLoss'))
+
+
+def test_mmaction2_style_config_with_loss_cls_over_our_base(tmp_path):
+    from mmengine.config import Config
+
+    from mmloc.registry import MODELS
+    base = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                    'configs/_base_/models/bmn_400x100.py')
+    cfg_file = tmp_path / 'user_bmn.py'
+    cfg_file.write_text(f"_base_ = ['{base}']\n"
+                        "model = dict(loss_cls=dict(type='BMNLoss', nan_guard=False))\n")
+    with pytest.warns(DeprecationWarning, match='loss_cls'):
+        model = MODELS.build(Config.fromfile(str(cfg_file)).model)
+    assert model.loss_module.nan_guard is False
+
+
+def test_temporal_dim_and_mmaction2_tscale():
+    model = BMN(**CFG)
+    assert model.temporal_dim == model.tscale == T
+    with pytest.raises(AttributeError):
+        model.tscale = 5
 
 
 @pytest.mark.parametrize('bm_layer', ['fused', 'dense'])

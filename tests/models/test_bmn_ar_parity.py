@@ -3,7 +3,8 @@ import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 
-from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+from mmloc.testing.synthetic_activitynet import (SyntheticConfig,
+                                               generate_synthetic_activitynet)
 from mmloc.evaluation.metrics import ANetMetric
 from mmloc.models import BMN
 from mmloc.registry import DATASETS

@@ -13,7 +13,8 @@ from mmengine.runner.checkpoint import save_checkpoint
 
 from mmloc.apis import build_train_config, run_train
 from mmloc.apis.train_test import find_resume_checkpoint
-from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+from mmloc.testing.synthetic_activitynet import (SyntheticConfig,
+                                               generate_synthetic_activitynet)
 from mmloc.engine.checkpoint import safe_torch_load
 from mmloc.engine.fileio import AtomicLocalBackend
 

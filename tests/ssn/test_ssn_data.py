@@ -6,7 +6,7 @@ from mmloc.datasets.ssn_dataset import (SSNDataset, assign_proposal_types, build
                                         make_instances, parse_proposal_list,
                                         regression_constants, regression_targets,
                                         sample_video_proposals, sampling_counts)
-from mmloc.datasets.synthetic_thumos import format_proposal_block
+from mmloc.testing.synthetic_thumos import format_proposal_block
 from mmloc.datasets.transforms.ssn_sampling import (SampleProposalFrames,
                                                     proposal_stage_geometry,
                                                     sample_proposal_frames, sample_test_frames,

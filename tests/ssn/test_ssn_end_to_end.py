@@ -6,9 +6,9 @@ import os.path as osp
 import pytest
 
 from mmloc.apis import build_test_config, build_train_config, run_test, run_train
-from mmloc.datasets.synthetic_thumos import (SyntheticThumosConfig,
-                                             generate_synthetic_thumos_features,
-                                             generate_synthetic_thumos_frames)
+from mmloc.testing.synthetic_thumos import (SyntheticThumosConfig,
+                                            generate_synthetic_thumos_features,
+                                            generate_synthetic_thumos_frames)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 THRESHOLDS = ('0.10', '0.20', '0.30', '0.40', '0.50', '0.60', '0.70')

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mmloc.apis import build_test_config, build_train_config, run_test, run_train
-from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+from mmloc.testing.synthetic_activitynet import (SyntheticConfig,
+                                               generate_synthetic_activitynet)
 from mmloc.engine.checkpoint import safe_torch_load
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

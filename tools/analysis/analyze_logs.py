@@ -77,12 +77,12 @@ def curve(scalars, key):
 
 def plot_curves(logs, keys, out_file, legend=None, title=''):
     """One panel per key; each log is one line. ``logs``: ``[(name, scalars)]``."""
-    from mmloc.visualization.plots import _save, plt
+    from mmloc.visualization.plots import _save, new_figure
     n = len(logs) * len(keys)
     if legend is not None and len(legend) not in (n, len(logs)):
         raise ValueError(f'--legend needs {len(logs)} names (one per log) or {n} '
                          f'(one per log and key), got {len(legend)}')
-    fig, axes = plt.subplots(1, len(keys), figsize=(5.2 * len(keys), 4), squeeze=False)
+    fig, axes = new_figure(1, len(keys), figsize=(5.2 * len(keys), 4), squeeze=False)
     for k, (ax, key) in enumerate(zip(axes[0], keys)):
         kinds = set()
         for i, (name, scalars) in enumerate(logs):

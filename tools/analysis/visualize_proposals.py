@@ -89,14 +89,15 @@ def bm_maps_of_video(model, feature_path):
 
     from mmloc.datasets.transforms.loading import read_feature_file
     from mmloc.datasets.transforms.resample import resample_feature
-    if not hasattr(model, 'tscale'):
+    from mmloc.models import BMN
+    if not isinstance(model, BMN):
         raise TypeError(f'{type(model).__name__}: the BM map needs a BMN model')
     feat = read_feature_file(feature_path)
     if feat.shape[1] != model.feat_dim:
         raise ValueError(f'{feature_path}: expected {model.feat_dim} feature columns, '
                          f'got {feat.shape[1]}')
-    if feat.shape[0] != model.tscale:
-        feat = resample_feature(feat, model.tscale)
+    if feat.shape[0] != model.temporal_dim:
+        feat = resample_feature(feat, model.temporal_dim)
     device = next(model.parameters()).device
     x = torch.from_numpy(np.ascontiguousarray(feat.T))[None].to(device)
     with torch.no_grad():

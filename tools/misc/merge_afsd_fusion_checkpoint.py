@@ -37,9 +37,9 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from mmloc.engine import set_unsafe_checkpoint_loading
-    from mmloc.models.afsd.fusion import merge_fusion_checkpoint_files
-    set_unsafe_checkpoint_loading(args.unsafe_load)
+    from mmloc.apis.afsd_fusion import merge_fusion_checkpoint_files
+    from mmloc.engine import setup_runtime
+    setup_runtime(unsafe_load=args.unsafe_load)
     ckpt = merge_fusion_checkpoint_files(args.rgb, args.flow, args.out, config=args.config)
     print(json.dumps(dict(out=args.out, tensors=len(ckpt['state_dict']), **ckpt['meta']['fusion'])))
 

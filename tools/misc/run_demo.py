@@ -34,7 +34,8 @@ def main():
     args = parse_args()
     from mmengine.config import Config
 
-    from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+    from mmloc.testing.synthetic_activitynet import (SyntheticConfig,
+                                               generate_synthetic_activitynet)
     from mmloc.evaluation.formats import read_ground_truth, read_results
     from mmloc.evaluation.functional import average_recall_at_avg_proposals
     from mmloc.evaluation.functional.ar_an import ANET_PROPOSAL_TIOU_THRESHOLDS

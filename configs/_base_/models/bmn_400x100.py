@@ -16,5 +16,7 @@ model = dict(
     hidden_dim_1d=256,
     hidden_dim_2d=128,
     hidden_dim_3d=512,
-    bm_layer='fused',
-    loss_cls=dict(type='BMNLoss'))
+    bm_layer='fused')
+# loss: BMN's whole loss, BMNLoss (TEM + 10 * PEM_reg + PEM_cls) when not given; set it with
+# model = dict(loss=dict(type='BMNLoss', ...)). MMAction2's name for it, loss_cls, is accepted
+# as a deprecated alias (not named here, so a config inheriting this one may use either).

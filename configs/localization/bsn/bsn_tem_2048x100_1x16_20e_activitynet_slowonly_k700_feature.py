@@ -21,5 +21,5 @@ val_pipeline = train_pipeline
 train_dataloader = dict(dataset=dict(data_prefix=dict(video=data_root), pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(data_prefix=dict(video=data_root), pipeline=val_pipeline))
 test_dataloader = dict(dataset=dict(data_prefix=dict(video=data_root), pipeline=test_pipeline))
-val_evaluator = dict(type='TEMMetric', out_dir=tem_results_dir)
+val_evaluator = dict(type='DumpTEMResults', out_dir=tem_results_dir)
 test_evaluator = val_evaluator

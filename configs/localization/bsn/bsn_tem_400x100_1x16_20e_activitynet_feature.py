@@ -38,7 +38,7 @@ test_dataloader = dict(
     dataset=dict(type=dataset_type, ann_file=ann_file_full, data_prefix=dict(video=data_root),
                  pipeline=test_pipeline, test_mode=True))
 # TEM has no metric: validation and test write the TEM outputs (tools/test.py --out DIR moves them)
-val_evaluator = dict(type='TEMMetric', out_dir=tem_results_dir)
+val_evaluator = dict(type='DumpTEMResults', out_dir=tem_results_dir)
 test_evaluator = val_evaluator
 
 max_epochs = 20

@@ -36,7 +36,7 @@ test_dataloader = dict(
     dataset=dict(_delete_=True, type='ConcatDataset', datasets=[
         dict(_dataset, ann_file=ann_file_train, pipeline=test_pipeline, test_mode=True),
         dict(_dataset, ann_file=ann_file_val, pipeline=test_pipeline, test_mode=True)]))
-val_evaluator = dict(type='TEMMetric', out_dir=tem_results_dir)
+val_evaluator = dict(type='DumpTEMResults', out_dir=tem_results_dir)
 test_evaluator = val_evaluator
 
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(max_keep_ckpts=1))

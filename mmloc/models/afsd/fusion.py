@@ -9,7 +9,6 @@ merged state must fit it key for key and shape for shape. Errors name the file a
 """
 from __future__ import annotations
 
-import os
 import os.path as osp
 import re
 from collections import OrderedDict
@@ -17,7 +16,7 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
-from mmloc.engine.checkpoint import safe_torch_load
+from mmloc.utils.checkpoint import safe_torch_load
 
 STREAM_PREFIX = 'net.'
 FUSION_PREFIX = 'fusion_net.'
@@ -160,47 +159,3 @@ def merge_fusion_checkpoints(rgb_path: str, flow_path: str,
     if 'dataset_meta' in rgb_meta:
         meta['dataset_meta'] = rgb_meta['dataset_meta']
     return dict(state_dict=merged, meta=meta)
-
-
-def build_fusion_model(config: str) -> torch.nn.Module:
-    """The ``AFSD(fusion_net=...)`` of a fusion config, on CPU, for checking a merged state.
-
-    Backbone ``pretrained`` paths are ignored: the merged checkpoint holds the whole model.
-    """
-    from mmloc.engine import load_config
-    from mmloc.registry import MODELS
-    from mmloc.utils import register_all_modules
-    register_all_modules()
-    model_cfg = load_config(config).model.to_dict()
-
-    def drop_pretrained(cfg):
-        if isinstance(cfg, dict):
-            return {k: None if k == 'pretrained' else drop_pretrained(v) for k, v in cfg.items()}
-        return cfg
-
-    model = MODELS.build(drop_pretrained(model_cfg))
-    if getattr(model, 'fusion_net', None) is None:
-        raise ValueError(f'{config}: the config\'s model has no fusion_net; use a fusion config '
-                         f'such as configs/localization/afsd/afsd_i3d_thumos14_fusion.py')
-    return model
-
-
-def merge_fusion_checkpoint_files(rgb_path: str, flow_path: str, out_path: str,
-                                  config: Optional[str] = None) -> dict:
-    """Merge two single-stream checkpoints into ``out_path`` (written atomically).
-
-    With ``config``, the merged state is first loaded strictly into that config's fusion model.
-    Returns the written checkpoint.
-    """
-    model = build_fusion_model(config) if config is not None else None
-    ckpt = merge_fusion_checkpoints(rgb_path, flow_path, model)
-    out_dir = osp.dirname(osp.abspath(out_path))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = osp.join(out_dir, f'.{osp.basename(out_path)}.tmp{os.getpid()}')
-    try:
-        torch.save(ckpt, tmp)
-        os.replace(tmp, out_path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    return ckpt

@@ -13,11 +13,11 @@ import torch
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
-from mmloc.structures.windows import window_offsets
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
                                          decode_window, merge_video_detections)
-from mmloc.models.afsd.loss import afsd_losses, contrastive_loss
+from mmloc.models.afsd.criterion import afsd_losses, contrastive_loss
 from mmloc.registry import MODELS
+from mmloc.structures.windows import window_offsets
 
 DEFAULT_TEST_CFG = dict(clip_stride=128, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
                         score_threshold=0.001, pad_value=0.0, batch_size=4)

@@ -8,6 +8,7 @@ are shape-checked and dropped on load.
 """
 from __future__ import annotations
 
+import warnings
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -77,11 +78,14 @@ class BMN(BaseModel):
         soft_nms_alpha, soft_nms_low_threshold, soft_nms_high_threshold: Soft-NMS.
         post_process_top_k: proposals kept per video.
         feature_extraction_interval: frames per snippet, for output seconds.
-        loss_cls: config of the loss module (``BMNLoss``).
+        loss: config of BMN's whole training loss (``BMNLoss``: TEM + PEM regression +
+            PEM classification).
         hidden_dim_1d, hidden_dim_2d, hidden_dim_3d: channel widths.
         bm_layer: ``'fused'`` (sparse sampling fused with the Conv3d, default) or
             ``'dense'`` (MMAction2's dense mask + Conv3d, for verification).
         data_preprocessor, init_cfg: as in mmengine's ``BaseModel``.
+        loss_cls: deprecated name of ``loss`` (MMAction2 configs use it); it holds the whole
+            loss, not a classification term.
     """
 
     def __init__(self,
@@ -95,20 +99,27 @@ class BMN(BaseModel):
                  soft_nms_high_threshold: float,
                  post_process_top_k: int,
                  feature_extraction_interval: int = 16,
-                 loss_cls: dict = dict(type='BMNLoss'),
+                 loss: Optional[dict] = None,
                  hidden_dim_1d: int = 256,
                  hidden_dim_2d: int = 128,
                  hidden_dim_3d: int = 512,
                  bm_layer: str = 'fused',
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 loss_cls: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if loss_cls is not None:
+            if loss is not None:
+                raise ValueError('BMN: give loss (loss_cls is its deprecated name), not both')
+            warnings.warn("BMN: the argument loss_cls is deprecated (it is BMN's whole loss); "
+                          'name it loss', DeprecationWarning, stacklevel=2)
+            loss = loss_cls
         if bm_layer not in ('fused', 'dense'):
             raise ValueError(f"BMN: bm_layer must be 'fused' or 'dense', got {bm_layer!r}")
         if feat_dim % 4 or hidden_dim_1d % 4:
             raise ValueError(f'BMN: feat_dim ({feat_dim}) and hidden_dim_1d ({hidden_dim_1d}) '
                              'must be divisible by 4 (grouped Conv1d with groups=4)')
-        self.tscale = temporal_dim
+        self.temporal_dim = temporal_dim
         self.boundary_ratio = boundary_ratio
         self.num_samples = num_samples
         self.num_samples_per_bin = num_samples_per_bin
@@ -119,7 +130,7 @@ class BMN(BaseModel):
         self.post_process_top_k = post_process_top_k
         self.feature_extraction_interval = feature_extraction_interval
         self.bm_layer = bm_layer
-        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_module = MODELS.build(loss if loss is not None else dict(type='BMNLoss'))
         self.hidden_dim_1d = hidden_dim_1d
         self.hidden_dim_2d = hidden_dim_2d
         self.hidden_dim_3d = hidden_dim_3d
@@ -159,9 +170,15 @@ class BMN(BaseModel):
                                  boundary_ratio)
             self.register_buffer('sample_mask', torch.from_numpy(mask), persistent=False)
 
+    @property
+    def tscale(self) -> int:
+        """:attr:`temporal_dim` under MMAction2's attribute name (read-only), for code written
+        against MMAction2's BMN."""
+        return self.temporal_dim
+
     # ------------------------------------------------------------------ checkpoints
     def _constant_shapes(self) -> dict:
-        T, N = self.tscale, self.num_samples
+        T, N = self.temporal_dim, self.num_samples
         return {'sample_mask': (T, N * T * T), 'bm_mask': (T, T)}
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
@@ -175,7 +192,7 @@ class BMN(BaseModel):
                 if shape != expected:
                     raise ValueError(
                         f'BMN checkpoint: {key} has shape {shape}, but the config '
-                        f'(temporal_dim={self.tscale}, num_samples={self.num_samples}) '
+                        f'(temporal_dim={self.temporal_dim}, num_samples={self.num_samples}) '
                         f'expects {expected}; the checkpoint was trained with another '
                         'temporal_dim / num_samples')
                 state_dict.pop(key)
@@ -185,9 +202,9 @@ class BMN(BaseModel):
     # ------------------------------------------------------------------ network
     def _stack_inputs(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
         x = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
-        if x.dim() != 3 or x.shape[1] != self.feat_dim or x.shape[2] != self.tscale:
-            raise ValueError(f'BMN: expected inputs of shape (B, {self.feat_dim}, {self.tscale}) '
-                             f'(feat_dim, temporal_dim), got {tuple(x.shape)}')
+        if x.dim() != 3 or x.shape[1] != self.feat_dim or x.shape[2] != self.temporal_dim:
+            raise ValueError(f'BMN: expected inputs of shape (B, {self.feat_dim}, '
+                             f'{self.temporal_dim}) (feat_dim, temporal_dim), got {tuple(x.shape)}')
         return x
 
     def _forward(self, x: torch.Tensor) -> tuple:
@@ -223,7 +240,7 @@ class BMN(BaseModel):
         maps, starts, ends = [], [], []
         for gt in gt_segments:
             gt = gt.detach().cpu().numpy() if isinstance(gt, torch.Tensor) else np.asarray(gt)
-            iou_map, label_start, label_end = bmn_labels(gt, self.tscale)
+            iou_map, label_start, label_end = bmn_labels(gt, self.temporal_dim)
             maps.append(iou_map)
             starts.append(label_start)
             ends.append(label_end)
@@ -248,8 +265,8 @@ class BMN(BaseModel):
             gt_segments.append(sample.gt_instances.segments)
         bm, start, end = self._forward(x)
         gt_iou_map, gt_start, gt_end = self.generate_labels(gt_segments, x.device)
-        loss, tem, pem_reg, pem_cls = self.loss_cls(bm, start, end, gt_iou_map, gt_start,
-                                                    gt_end, self.bm_mask)
+        loss, tem, pem_reg, pem_cls = self.loss_module(bm, start, end, gt_iou_map, gt_start,
+                                                       gt_end, self.bm_mask)
         return dict(loss=loss, tem=tem.detach(), pem_reg=pem_reg.detach(),
                     pem_cls=pem_cls.detach())
 
@@ -269,7 +286,7 @@ class BMN(BaseModel):
         end = end.detach().float().cpu().numpy()
         for i, sample in enumerate(data_samples):
             rows = bmn_candidates(start[i], end[i], bm[i, 1], bm[i, 0])
-            grid = TimeGrid.from_metainfo(sample.metainfo, self.tscale,
+            grid = TimeGrid.from_metainfo(sample.metainfo, self.temporal_dim,
                                           self.feature_extraction_interval)
             duration_s = grid.output_span_s
             segments, scores = post_processing(rows, duration_s, self.soft_nms_alpha,

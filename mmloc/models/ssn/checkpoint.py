@@ -24,7 +24,7 @@ def load_ssn_checkpoint(model: nn.Module, path: str, strict: bool = True) -> dic
     Returns ``{'missing': [...], 'unexpected': [...]}``; with ``strict`` a mismatch raises a
     ``KeyError`` naming the file and keys, and any shape mismatch raises ``ValueError``.
     """
-    from mmloc.engine.checkpoint import safe_torch_load
+    from mmloc.utils.checkpoint import safe_torch_load
     ckpt = safe_torch_load(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
     state = convert_ssn_0x_state_dict(state)

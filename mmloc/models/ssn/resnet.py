@@ -150,7 +150,7 @@ def load_torchvision_resnet(model: nn.Module, path: str,
 
     Raises a ``KeyError`` naming the file and the missing / unexpected keys.
     """
-    from mmloc.engine.checkpoint import safe_torch_load
+    from mmloc.utils.checkpoint import safe_torch_load
     ckpt = safe_torch_load(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
     state = {k[len('backbone.'):] if k.startswith('backbone.') else k: v

@@ -5,8 +5,13 @@ Example:
 """
 import argparse
 import json
+import os.path as osp
+import sys
 
-from mmloc.datasets.synthetic import SyntheticConfig, generate_synthetic_activitynet
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
+
+from mmloc.testing.synthetic_activitynet import (SyntheticConfig,  # noqa: E402
+                                               generate_synthetic_activitynet)
 
 
 def parse_args():

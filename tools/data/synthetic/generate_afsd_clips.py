@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
 
-from mmloc.datasets.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd  # noqa
+from mmloc.testing.synthetic_afsd import SyntheticAFSDConfig, generate_synthetic_afsd  # noqa
 
 
 def parse_args():

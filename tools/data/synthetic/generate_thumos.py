@@ -6,10 +6,14 @@ Examples:
 """
 import argparse
 import json
+import os.path as osp
+import sys
 
-from mmloc.datasets.synthetic_thumos import (SyntheticThumosConfig,
-                                             generate_synthetic_thumos_features,
-                                             generate_synthetic_thumos_frames)
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))))
+
+from mmloc.testing.synthetic_thumos import (SyntheticThumosConfig,  # noqa: E402
+                                            generate_synthetic_thumos_features,
+                                            generate_synthetic_thumos_frames)
 
 
 def parse_args():

@@ -11,7 +11,7 @@
   their best IoU / overlap.
 
 Features reuse the ActivityNet generator's segment placement and snippet coverage
-(``mmloc.datasets.synthetic``): a class direction weighted by snippet coverage, plus a
+(``mmloc.testing._segment_layout``): a class direction weighted by snippet coverage, plus a
 per-video offset, drift and white noise.
 """
 from __future__ import annotations
@@ -25,8 +25,9 @@ import numpy as np
 from PIL import Image
 
 from mmloc.datasets.ssn_dataset import sliding_window_proposals
-from mmloc.datasets.synthetic import _place_segments, _snippet_coverage
 from mmloc.utils.io import atomic_open, atomic_save_npy, atomic_write_json
+
+from ._segment_layout import place_segments, snippet_coverage
 
 
 @dataclass
@@ -57,13 +58,13 @@ def _make_feature_video(rng, cfg: SyntheticThumosConfig, class_dirs: np.ndarray)
     t = num_frames // cfg.snippet_frames
     n_act = int(rng.integers(cfg.min_actions, cfg.max_actions + 1))
     cov = rng.uniform(cfg.min_action_s, cfg.max_action_s, n_act) / duration_s
-    segs_u = _place_segments(rng, cov * min(1.0, 0.8 / cov.sum()))
+    segs_u = place_segments(rng, cov * min(1.0, 0.8 / cov.sum()))
     labels = rng.integers(cfg.num_classes, size=n_act)
     feat = rng.normal(0.0, cfg.noise_std, size=(t, cfg.feat_dim))
     feat += rng.normal(0.0, 0.5, size=(1, cfg.feat_dim))
     feat += np.cumsum(rng.normal(0.0, cfg.drift_std / np.sqrt(t), size=feat.shape), axis=0)
     amp = rng.uniform(0.7, 1.3, n_act) * cfg.signal_amplitude
-    feat += (_snippet_coverage(segs_u, t) * amp[:, None]).T @ class_dirs[labels]
+    feat += (snippet_coverage(segs_u, t) * amp[:, None]).T @ class_dirs[labels]
     covered_s = t * cfg.snippet_frames / cfg.fps  # features cover whole snippets only
     anns = [dict(segment=[round(u0 * covered_s, 3), round(u1 * covered_s, 3)],
                  label=class_names(cfg.num_classes)[c]) for (u0, u1), c in zip(segs_u, labels)]
@@ -135,7 +136,7 @@ def generate_synthetic_thumos_frames(out_dir: str, num_val: int = 4, num_test: i
             num_frames = int(rng.integers(min_frames, max_frames + 1))
             n_act = int(rng.integers(1, 3))
             cov = rng.uniform(0.15, 0.3, n_act)
-            segs_u = _place_segments(rng, cov)
+            segs_u = place_segments(rng, cov)
             gts = np.round(segs_u * num_frames).astype(int)
             gts[:, 1] = np.maximum(gts[:, 1], gts[:, 0] + 2)
             labels = rng.integers(num_classes, size=n_act) + 1

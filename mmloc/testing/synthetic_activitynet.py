@@ -26,6 +26,8 @@ import numpy as np
 from mmloc.structures import corrected_second
 from mmloc.utils.io import atomic_open, atomic_save_npy, atomic_write_json
 
+from ._segment_layout import place_segments, snippet_coverage
+
 _ID_ALPHABET = np.array(list('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'))
 
 
@@ -67,25 +69,6 @@ def _sample_action_coverages(rng: np.random.Generator, num_actions: int) -> np.n
     return cov
 
 
-def _place_segments(rng: np.random.Generator, coverages: np.ndarray) -> np.ndarray:
-    """Non-overlapping ``[start, end]`` in normalised time for the given lengths."""
-    order = rng.permutation(len(coverages))
-    lengths = coverages[order]
-    free = 1.0 - lengths.sum()
-    # random gaps (Dirichlet split of the free time) between consecutive segments
-    gaps = rng.dirichlet(np.ones(len(lengths) + 1)) * free
-    starts = np.cumsum(np.concatenate([[gaps[0]], lengths[:-1] + gaps[1:-1]]))
-    return np.stack([starts, starts + lengths], axis=1)
-
-
-def _snippet_coverage(segments_u: np.ndarray, temporal_dim: int) -> np.ndarray:
-    """(S, T) share of each snippet ``[i/T, (i+1)/T]`` covered by each segment."""
-    lo = np.arange(temporal_dim) / temporal_dim
-    hi = lo + 1.0 / temporal_dim
-    inter = (np.minimum(hi[None], segments_u[:, 1:2]) - np.maximum(lo[None], segments_u[:, 0:1]))
-    return np.clip(inter * temporal_dim, 0.0, 1.0)
-
-
 def make_video(rng: np.random.Generator, cfg: SyntheticConfig, class_dirs: np.ndarray,
                distractor_dirs: np.ndarray) -> Tuple[dict, np.ndarray]:
     """One video: its annotation record (seconds) and its features (T, C) float32."""
@@ -109,9 +92,9 @@ def make_video(rng: np.random.Generator, cfg: SyntheticConfig, class_dirs: np.nd
 
     annotations = []
     if num_actions:
-        segs_u = _place_segments(rng, _sample_action_coverages(rng, num_actions))
+        segs_u = place_segments(rng, _sample_action_coverages(rng, num_actions))
         labels = rng.integers(cfg.num_classes, size=num_actions)
-        cover = _snippet_coverage(segs_u, T)
+        cover = snippet_coverage(segs_u, T)
         amp = rng.uniform(0.6, 1.4, size=num_actions) * cfg.signal_amplitude
         feat += (cover * amp[:, None]).T @ class_dirs[labels]
         # clip to the video: segments in seconds of the covered part, never beyond the video
@@ -125,7 +108,7 @@ def make_video(rng: np.random.Generator, cfg: SyntheticConfig, class_dirs: np.nd
         # an unlabelled event: features change, but it is not an action
         d_len = rng.uniform(0.03, 0.15)
         d_start = rng.uniform(0.0, 1.0 - d_len)
-        cover = _snippet_coverage(np.array([[d_start, d_start + d_len]]), T)[0]
+        cover = snippet_coverage(np.array([[d_start, d_start + d_len]]), T)[0]
         feat += np.outer(cover, distractor_dirs[rng.integers(len(distractor_dirs))]) * cfg.signal_amplitude
 
     record = {

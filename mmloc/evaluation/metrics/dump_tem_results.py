@@ -1,7 +1,12 @@
-"""Writes BSN TEM outputs, one CSV per video (spec §1.6a, §4.1 "Predict")."""
+"""Writes BSN TEM outputs, one CSV per video (spec §1.6a, §4.1 "Predict").
+
+An evaluator entry that computes nothing: it dumps results, as mmengine's ``DumpResults``
+does. ``TEMMetric``, its name in MMAction2 configs, stays registered as a deprecated alias.
+"""
 from __future__ import annotations
 
 import os.path as osp
+import warnings
 from typing import Optional, Sequence
 
 import numpy as np
@@ -13,7 +18,7 @@ from mmloc.registry import METRICS
 
 
 @METRICS.register_module()
-class TEMMetric(BaseMetric):
+class DumpTEMResults(BaseMetric):
     """Collect each sample's ``pred_tem`` (T, 5) and write ``<out_dir>/<video_name>.csv``.
 
     Files are written atomically on rank 0 after results are gathered from all ranks.
@@ -29,7 +34,7 @@ class TEMMetric(BaseMetric):
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not out_dir:
-            raise ValueError('TEMMetric: out_dir (where the TEM result CSVs go) is required')
+            raise ValueError(f'{type(self).__name__}: out_dir (where the TEM result CSVs go) is required')
         self.out_dir = out_dir
 
     def process(self, data_batch, data_samples: Sequence) -> None:
@@ -39,7 +44,7 @@ class TEMMetric(BaseMetric):
             video_name = get('video_name')
             pred = get('pred_tem')
             if video_name is None or pred is None:
-                raise KeyError('TEMMetric: each data sample needs "video_name" (in meta_keys) '
+                raise KeyError(f'{type(self).__name__}: each data sample needs "video_name" (in meta_keys) '
                                'and "pred_tem" (set by TEM predict)')
             if hasattr(pred, 'detach'):
                 pred = pred.detach().cpu().numpy()
@@ -49,5 +54,17 @@ class TEMMetric(BaseMetric):
         for video_name, pred in results:
             write_tem_results(osp.join(self.out_dir, video_name + '.csv'), pred)
         MMLogger.get_current_instance().info(
-            f'TEMMetric: wrote {len(results)} TEM result files to {self.out_dir}')
+            f'{type(self).__name__}: wrote {len(results)} TEM result files to {self.out_dir}')
         return {}
+
+
+@METRICS.register_module()
+class TEMMetric(DumpTEMResults):
+    """Deprecated name of :class:`DumpTEMResults` (MMAction2 configs use it); same arguments."""
+
+    def __init__(self, out_dir: str, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        warnings.warn('TEMMetric is deprecated: it computes no metric, it writes the TEM '
+                      "outputs; use dict(type='DumpTEMResults', out_dir=...)",
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(out_dir, collect_device=collect_device, prefix=prefix)

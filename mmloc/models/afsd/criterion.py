@@ -1,4 +1,7 @@
-"""The AFSD training objective over a batch of windows (spec §3.3, §4.5-4.8)."""
+"""The AFSD criterion: the training objective over a batch of windows (spec §3.3, §4.5-4.8).
+
+Assigns targets (:mod:`.targets`) and combines the weighted terms of :mod:`.loss_terms`.
+"""
 from __future__ import annotations
 
 from typing import Dict, List, Sequence
@@ -7,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from .boundary_pooling import boundary_max_pooling
-from .losses import (boundary_activation_loss, boundary_contrastive_loss, distance_giou_loss,
-                     softmax_focal_loss)
+from .loss_terms import (boundary_activation_loss, boundary_contrastive_loss,
+                         distance_giou_loss, softmax_focal_loss)
 from .targets import (assign_coarse_targets, assign_refined_targets, decode_refined,
                       distance_iou)
 

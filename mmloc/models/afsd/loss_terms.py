@@ -1,5 +1,5 @@
 """AFSD loss terms as pure functions (spec §3.3, §4.5-4.7). Reductions are left to the caller
-except where the spec fixes them (the BCE terms use a mean)."""
+except where the spec fixes them (the BCE terms use a mean). :mod:`.criterion` assembles them."""
 from __future__ import annotations
 
 import torch
