@@ -1,8 +1,9 @@
 """The one NMS module (mmloc.models.post_processing.nms).
 
-* Bit-identity: each variant gives exactly the output of the frozen pre-redesign NMS it
-  replaces (tests/models/nms_legacy_reference.py), on seeded inputs with ties, zero-length
-  segments, empty and single-candidate cases.
+* Bit-identity: every former call site (BMN/BSN ``post_processing``, SSN ``ssn_detections``,
+  AFSD ``merge_video_detections`` / ``fuse_detection_results``) gives exactly the output it gave
+  with the frozen pre-redesign NMS (tests/models/nms_legacy_reference.py) swapped back in, on
+  seeded inputs with ties, zero-length segments, empty and single-candidate cases.
 * ActionFormer / TriDet: every golden value of actionformer-spec §9.6, and the vectorised
   kernel against a one-candidate-at-a-time transcription of its description (§6.2).
 * Invariants of the shared pieces.
@@ -14,10 +15,14 @@ import pytest
 
 import nms_legacy_reference as legacy
 
+from mmloc.models import bmn_candidates
+from mmloc.models.afsd import inference as afsd_inference
 from mmloc.models.post_processing import nms
 from mmloc.models.post_processing.nms import (actionformer_hard_nms, actionformer_soft_nms,
                                               afsd_soft_nms, batched_nms, hard_nms,
                                               mmaction2_soft_nms, segment_voting, soft_nms)
+from mmloc.models.ssn import postprocess as ssn_postprocess
+from mmloc.models.utils import proposal_utils
 from mmloc.structures.segment_ops import pairwise_temporal_iou
 
 SIZES = (0, 1, 2, 3, 5, 17, 60, 250)
@@ -50,6 +55,15 @@ def _same(new, old):
     return new.dtype == old.dtype and new.shape == old.shape and np.array_equal(new, old)
 
 
+def _new_and_legacy(monkeypatch, module, name, legacy_fn, call):
+    """``call()`` as it is, and with ``module.name`` swapped back to the frozen legacy NMS."""
+    new = call()
+    with monkeypatch.context() as patch:
+        patch.setattr(module, name, legacy_fn)
+        old = call()
+    return new, old
+
+
 # ----------------------------------------------------------------------------- MMAction2 (BMN, PEM)
 @pytest.mark.parametrize('n,seed,ties', _cases())
 def test_mmaction2_soft_nms_bit_identical_to_legacy(n, seed, ties):
@@ -61,6 +75,37 @@ def test_mmaction2_soft_nms_bit_identical_to_legacy(n, seed, ties):
             got = mmaction2_soft_nms(rows, alpha, low, 0.9, top_k)
             ref = legacy.legacy_mmaction2_soft_suppression(rows, alpha, low, 0.9, top_k)
             assert _same(got, ref), (top_k, alpha)
+
+
+def _assert_post_processing_unchanged(monkeypatch, rows, *params):
+    new, old = _new_and_legacy(monkeypatch, proposal_utils, 'mmaction2_soft_nms',
+                               legacy.legacy_mmaction2_soft_suppression,
+                               lambda: proposal_utils.post_processing(rows, *params))
+    assert _same(new, old)
+
+
+@pytest.mark.parametrize('T,seed', [(t, s) for t in (4, 16, 40, 100) for s in range(3)])
+def test_post_processing_of_bmn_rows_bit_identical(monkeypatch, T, seed):
+    rng = np.random.default_rng([2, T, seed])
+    sharp = 1.0 + 3.0 * seed
+    # Quantised maps so that fused scores tie; (K, 7) rows as BMN.predict builds them.
+    start, end = (np.round(rng.uniform(size=(2, T)) ** sharp, 1)).astype(np.float32)
+    cls, reg = np.round(rng.uniform(size=(2, T, T)), 1).astype(np.float32)
+    rows = bmn_candidates(start, end, cls, reg)
+    assert rows.shape[1] == 7
+    for top_k in (1, 20, 100):
+        _assert_post_processing_unchanged(monkeypatch, rows, 87.5, 0.4, 0.5, 0.9, top_k)
+
+
+@pytest.mark.parametrize('n,seed,ties', _cases(range(2)))
+def test_post_processing_of_pem_rows_bit_identical(monkeypatch, n, seed, ties):
+    rng = np.random.default_rng([3, n, seed, ties])
+    # (N, 6) float32 rows as PEM.predict builds them: tmin, tmax, tmin/tmax scores, p, product.
+    cols = [*_segments(rng, n).T, *rng.uniform(size=(2, n)), _scores(rng, n, ties)]
+    cols = [np.asarray(c, np.float32) for c in cols]
+    rows = np.stack(cols + [cols[4] * cols[2] * cols[3]], axis=1)
+    for top_k in (1, 10, 100):
+        _assert_post_processing_unchanged(monkeypatch, rows, 33.3, 0.75, 0.65, 0.9, top_k)
 
 
 def test_mmaction2_tiny_alpha_keeps_each_row_once():
@@ -82,6 +127,27 @@ def test_hard_nms_bit_identical_to_legacy(n, seed, ties):
                      legacy.legacy_ssn_hard_suppression(segs, scores, thr)), thr
 
 
+@pytest.mark.parametrize('p,seed,ties', [(p, s, t) for p in (0, 1, 2, 9, 40, 150)
+                                         for s in range(3) for t in (False, True)])
+def test_ssn_detections_bit_identical(monkeypatch, p, seed, ties):
+    rng = np.random.default_rng([5, p, seed, ties])
+    k = int(rng.integers(1, 6))
+    props = _segments(rng, p)
+    # Integer logits give equal combined scores across proposals (ties).
+    if ties:
+        activity = rng.integers(-2, 3, (p, k + 1)).astype(float)
+        completeness = rng.integers(-1, 2, (p, k)).astype(float)
+    else:
+        activity, completeness = rng.normal(size=(p, k + 1)), rng.normal(size=(p, k))
+    bbox = rng.normal(scale=0.1, size=(p, k, 2))
+    for top_k, iou, reg in ((0, 0.2, True), (2000, 0.2, True), (7, 0.4, False), (30, 0.0, True)):
+        new, old = _new_and_legacy(
+            monkeypatch, ssn_postprocess, 'hard_nms', legacy.legacy_ssn_hard_suppression,
+            lambda: ssn_postprocess.ssn_detections(props, activity, completeness, bbox, top_k,
+                                                   iou, reg))
+        assert _same(new, old), (top_k, iou, reg)
+
+
 # ----------------------------------------------------------------------------- AFSD
 @pytest.mark.parametrize('n,seed,ties', _cases())
 def test_afsd_soft_nms_bit_identical_to_legacy(n, seed, ties):
@@ -91,6 +157,47 @@ def test_afsd_soft_nms_bit_identical_to_legacy(n, seed, ties):
                               (0, 0.0, 0.5)):
         got = afsd_soft_nms(dets, sigma, top_k, thr)
         assert _same(got, legacy.legacy_afsd_soft_suppression(dets, sigma, top_k, thr))
+
+
+def _afsd_windows(rng, n_windows, num_classes, ties):
+    windows = []
+    for _ in range(n_windows):
+        d = int(rng.integers(0, 40))
+        windows.append((_segments(rng, d, grid=10) * 25.6, _scores(rng, d, ties),
+                        rng.integers(1, num_classes, d)))
+    return windows
+
+
+@pytest.mark.parametrize('seed,ties', [(s, t) for s in range(8) for t in (False, True)])
+def test_merge_video_detections_bit_identical(monkeypatch, seed, ties):
+    rng = np.random.default_rng([7, seed, ties])
+    num_classes = int(rng.integers(2, 6))
+    windows = _afsd_windows(rng, int(rng.integers(0, 5)), num_classes, ties)
+    for kwargs in (dict(), dict(sigma=0.85, top_k=4, score_threshold=0.05)):
+        new, old = _new_and_legacy(
+            monkeypatch, afsd_inference, 'afsd_soft_nms', legacy.legacy_afsd_soft_suppression,
+            lambda: afsd_inference.merge_video_detections(windows, num_classes, **kwargs))
+        assert _same(new, old)
+
+
+@pytest.mark.parametrize('seed,ties', [(s, t) for s in range(6) for t in (False, True)])
+def test_fuse_detection_results_bit_identical(monkeypatch, seed, ties):
+    rng = np.random.default_rng([8, seed, ties])
+    names = np.array(['A', 'B', 'C'])
+
+    def stream(videos):
+        out = {}
+        for vid in videos:
+            d = int(rng.integers(0, 25))
+            out[vid] = dict(segments=_segments(rng, d, grid=10) * 40, scores=_scores(rng, d, ties),
+                            labels=names[rng.integers(0, 3, d)].tolist())
+        return out
+
+    rgb, flow = stream(['v1', 'v2', 'v3']), stream(['v2', 'v4'])
+    new, old = _new_and_legacy(
+        monkeypatch, afsd_inference, 'afsd_soft_nms', legacy.legacy_afsd_soft_suppression,
+        lambda: afsd_inference.fuse_detection_results(rgb, flow))
+    assert _same(new, old)
 
 
 # ----------------------------------------------------------------------------- shared Soft-NMS loop
