@@ -378,6 +378,9 @@ def test_actionformer_soft_nms_matches_the_kernel_loop(n, seed, ties):
         assert _same(inds, ref_inds) and _same(dets, ref_dets), (sigma, floor)
         assert np.all(np.diff(dets[:, 2]) <= 0)
         assert np.all(dets[1:, 2] >= np.float32(floor))
+        for top_k in (0, 1, 5):                   # stopping early keeps the first outputs
+            early = actionformer_soft_nms(segs, scores, sigma, floor, top_k=top_k)
+            assert _same(early, (inds[:top_k], dets[:top_k]))
 
 
 def test_actionformer_linear_decays_only_at_or_above_threshold():

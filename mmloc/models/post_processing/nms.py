@@ -262,7 +262,8 @@ def _areas_f32(segs: np.ndarray, eps: float = ACTIONFORMER_AREA_EPS) -> np.ndarr
 
 def actionformer_soft_nms(segments: np.ndarray, scores: np.ndarray, sigma: float = 0.5,
                           min_score: float = 0.001, method: str = 'gaussian',
-                          iou_threshold: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
+                          iou_threshold: float = 0.0, top_k: Optional[int] = None
+                          ) -> Tuple[np.ndarray, np.ndarray]:
     """ActionFormer / TriDet's C++ Soft-NMS (``softnms_1d_cpu``), float32 (actionformer-spec §6.2).
 
     Round ``i`` (``n`` shrinks): the first maximum of ``sc[i:n]`` is swapped into position ``i``
@@ -276,6 +277,9 @@ def actionformer_soft_nms(segments: np.ndarray, scores: np.ndarray, sigma: float
         sigma: Gaussian parameter. min_score: removal floor (strict ``<``).
         method: ``'gaussian'`` (every config) or ``'linear'``.
         iou_threshold: used by ``'linear'`` only.
+        top_k: stop after this many selections (None: run to the end, as the kernel does).
+            A selection depends on the earlier rounds only, so these are the kernel's first
+            ``top_k`` outputs; the callers cut to their ``max_seg_num`` anyway.
 
     Returns:
         inds: (K,) int64 input indices in selection order.
@@ -290,7 +294,8 @@ def actionformer_soft_nms(segments: np.ndarray, scores: np.ndarray, sigma: float
     ids = np.arange(len(cand), dtype=np.int64)
     floor, thr = np.float32(min_score), np.float32(iou_threshold)
     n, i = len(cand), 0
-    while i < n:
+    limit = n if top_k is None else top_k
+    while i < min(n, limit):
         m = i + int(np.argmax(cand[i:n, 2]))
         cand[[i, m]] = cand[[m, i]]
         ids[[i, m]] = ids[[m, i]]
@@ -313,7 +318,7 @@ def actionformer_soft_nms(segments: np.ndarray, scores: np.ndarray, sigma: float
             ids[holes] = ids[fills]
             n = new_n
         i += 1
-    return ids[:n].copy(), cand[:n, :3].copy()
+    return ids[:i].copy(), cand[:i, :3].copy()
 
 
 def actionformer_hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float,
@@ -401,7 +406,8 @@ def batched_nms(segments: np.ndarray, scores: np.ndarray, labels: np.ndarray,
 
     def suppress(idx: np.ndarray):
         if use_soft_nms:
-            k, dets = actionformer_soft_nms(segs[idx], sc[idx], sigma, min_score)
+            k, dets = actionformer_soft_nms(segs[idx], sc[idx], sigma, min_score,
+                                            top_k=max_seg_num if max_seg_num > 0 else None)
             found = idx[k], dets[:, :2], dets[:, 2]
         else:
             k = actionformer_hard_nms(segs[idx], sc[idx], iou_threshold, min_score)
