@@ -4,27 +4,27 @@ import pytest
 import torch
 
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
-                                         decode_window, gaussian_soft_nms,
-                                         merge_video_detections)
+                                         decode_window, merge_video_detections)
+from mmloc.models.post_processing.nms import afsd_soft_nms
 
 
 def test_soft_nms_golden():
     dets = np.array([[0, 10, .9], [1, 11, .8], [20, 30, .7]])
-    np.testing.assert_allclose(gaussian_soft_nms(dets), [[0, 10, .9], [20, 30, .7]])
+    np.testing.assert_allclose(afsd_soft_nms(dets), [[0, 10, .9], [20, 30, .7]])
     dets4 = np.concatenate([dets, [[25, 35, .6]]])
-    out = gaussian_soft_nms(dets4)
+    out = afsd_soft_nms(dets4)
     np.testing.assert_allclose(out[:, :2], [[0, 10], [20, 30], [25, 35]])
     assert out[2, 2] == pytest.approx(0.6 * np.exp(-(1 / 3) ** 2 / 0.5), abs=1e-12)
     assert out[2, 2] == pytest.approx(0.4804, abs=1e-4)
-    assert gaussian_soft_nms(np.array([[0, 1, .5]])).shape == (0, 3)
+    assert afsd_soft_nms(np.array([[0, 1, .5]])).shape == (0, 3)
 
 
 def test_soft_nms_keeps_input_order_and_top_k():
     dets = np.array([[50, 60, .3], [0, 10, .9], [100, 110, .5], [200, 210, .4]])
-    out = gaussian_soft_nms(dets)
+    out = afsd_soft_nms(dets)
     # picked .9, .5, .4; then .3 is the last live candidate and is dropped
     np.testing.assert_allclose(out[:, 2], [.9, .5, .4])
-    out2 = gaussian_soft_nms(dets, top_k=2)
+    out2 = afsd_soft_nms(dets, top_k=2)
     np.testing.assert_allclose(out2[:, 2], [.9, .5])
 
 

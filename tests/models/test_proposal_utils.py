@@ -6,20 +6,21 @@ import pytest
 
 from bmn_loop_reference import loop_post_processing, loop_soft_nms
 
-from mmloc.models.utils import post_processing, soft_nms
+from mmloc.models.post_processing.nms import mmaction2_soft_nms
+from mmloc.models.utils import post_processing
 
 
 GOLDEN = np.array([[0, 1, 0.1, 0.1, 0.5], [0, 0.4, 0.1, 0.1, 0.4], [0, 0.95, 0.1, 0.1, 0.6]])
 
 
 def test_soft_nms_golden_keeps_top_k_plus_one():
-    out = soft_nms(GOLDEN, alpha=0.75, low_threshold=0.65, high_threshold=0.9, top_k=1)
+    out = mmaction2_soft_nms(GOLDEN, alpha=0.75, low_threshold=0.65, high_threshold=0.9, top_k=1)
     np.testing.assert_allclose(out, [[0, 0.95, 0.6], [0, 0.4, 0.4]], atol=1e-12)
 
 
 def test_soft_nms_hand_computed_decay():
     # (0, 1) vs the kept (0, 0.95): IoU 0.95 > 0.65 + 0.25 * 0.95 -> 0.5 * exp(-0.95^2 / 0.75).
-    out = soft_nms(GOLDEN, 0.75, 0.65, 0.9, top_k=2)
+    out = mmaction2_soft_nms(GOLDEN, 0.75, 0.65, 0.9, top_k=2)
     expected = 0.5 * math.exp(-0.95 ** 2 / 0.75)
     assert expected == pytest.approx(0.15009, abs=1e-5)
     np.testing.assert_allclose(out[:, 2], [0.6, 0.4, expected], atol=1e-12)
@@ -29,7 +30,7 @@ def test_soft_nms_hand_computed_decay():
 
 def test_soft_nms_below_threshold_is_identity_sort():
     rows = np.array([[0.0, 0.1, 0.3], [0.5, 0.6, 0.9], [0.2, 0.3, 0.5]])
-    out = soft_nms(rows, 0.4, 0.5, 0.9, top_k=10)
+    out = mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, top_k=10)
     np.testing.assert_array_equal(out, rows[[1, 2, 0]])
 
 
@@ -44,7 +45,7 @@ def test_soft_nms_matches_loop_reference(seed):
     rows = np.stack([tmin, tmax, rng.uniform(size=n), score], axis=1)
     top_k = int(rng.integers(1, 120))
     alpha, low, high = 0.4, float(rng.uniform(0, 0.6)), 0.9
-    got = soft_nms(rows, alpha, low, high, top_k)
+    got = mmaction2_soft_nms(rows, alpha, low, high, top_k)
     ref = loop_soft_nms(rows, alpha, low, high, top_k)
     assert got.shape == ref.shape
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
@@ -80,7 +81,7 @@ def test_post_processing_single_row_and_clip():
 
 def test_bad_shape_names_function():
     with pytest.raises(ValueError, match='soft_nms'):
-        soft_nms(np.zeros((3, 2)), 0.4, 0.5, 0.9, 10)
+        mmaction2_soft_nms(np.zeros((3, 2)), 0.4, 0.5, 0.9, 10)
 
 
 def test_soft_nms_zero_length_and_negative_threshold_match_loop():
@@ -91,5 +92,5 @@ def test_soft_nms_zero_length_and_negative_threshold_match_loop():
     tmax = tmin + rng.integers(0, 4, 60) / 10
     rows = np.stack([tmin, tmax, rng.uniform(size=60)], axis=1)
     for low in (-0.1, 0.0, 0.3):
-        np.testing.assert_allclose(soft_nms(rows, 0.4, low, 0.9, 30),
+        np.testing.assert_allclose(mmaction2_soft_nms(rows, 0.4, low, 0.9, 30),
                                    loop_soft_nms(rows, 0.4, low, 0.9, 30), rtol=0, atol=1e-12)

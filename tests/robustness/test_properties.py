@@ -13,7 +13,7 @@ from mmloc.datasets.activitynet_dataset import load_annotation_json, validate_re
 from mmloc.evaluation.formats import FormatError, read_results
 from mmloc.structures.segment_ops import (pairwise_intersection, pairwise_temporal_iop,
                                                       pairwise_temporal_iou)
-from mmloc.models.utils.proposal_utils import soft_nms
+from mmloc.models.post_processing.nms import mmaction2_soft_nms
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -118,7 +118,7 @@ nms_params = dict(alpha=st.floats(0.05, 2.0), low=st.floats(0.0, 0.9),
 @given(props=candidates(), **nms_params)
 def test_soft_nms_matches_loop_and_keeps_its_invariants(props, alpha, low, span, top_k):
     high = min(low + span, 1.0)
-    out = soft_nms(props, alpha, low, high, top_k)
+    out = mmaction2_soft_nms(props, alpha, low, high, top_k)
     ref = soft_nms_loop(props, alpha, low, high, top_k)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-15)
     assert out.shape == (min(len(props), top_k + 1), 3)  # MMAction2's top_k + 1, spec §3.7
@@ -136,8 +136,8 @@ def test_soft_nms_matches_loop_and_keeps_its_invariants(props, alpha, low, span,
 def test_soft_nms_ignores_input_order(props, alpha, low, span, top_k, data):
     perm = data.draw(st.permutations(range(len(props))))
     high = min(low + span, 1.0)
-    np.testing.assert_array_equal(soft_nms(props[list(perm)], alpha, low, high, top_k),
-                                  soft_nms(props, alpha, low, high, top_k))
+    np.testing.assert_array_equal(mmaction2_soft_nms(props[list(perm)], alpha, low, high, top_k),
+                                  mmaction2_soft_nms(props, alpha, low, high, top_k))
 
 
 @SETTINGS
@@ -148,14 +148,14 @@ def test_soft_nms_is_identity_and_idempotent_without_overlaps(n, data, alpha, lo
     scores = data.draw(arrays(np.float64, n, elements=st.floats(1e-3, 1), unique=True))
     props = np.stack([edges[0::2], edges[1::2], scores], axis=1)
     high = min(low + span, 1.0)
-    once = soft_nms(props, alpha, low, high, top_k)
+    once = mmaction2_soft_nms(props, alpha, low, high, top_k)
     np.testing.assert_array_equal(once, props[np.argsort(-scores)][:top_k + 1])
-    np.testing.assert_array_equal(soft_nms(once, alpha, low, high, top_k), once)
+    np.testing.assert_array_equal(mmaction2_soft_nms(once, alpha, low, high, top_k), once)
 
 
 def test_soft_nms_decays_an_overlapping_duplicate_by_the_gaussian():
     props = np.array([[0.1, 0.5, 0.9], [0.1, 0.5, 0.8], [0.6, 0.9, 0.3]])
-    out = soft_nms(props, alpha=0.4, low_threshold=0.5, high_threshold=0.9, top_k=5)
+    out = mmaction2_soft_nms(props, alpha=0.4, low_threshold=0.5, high_threshold=0.9, top_k=5)
     # identical segment: IoU 1 -> 0.8 * exp(-1 / 0.4); the disjoint one is untouched
     np.testing.assert_allclose(out, [[0.1, 0.5, 0.9], [0.6, 0.9, 0.3],
                                      [0.1, 0.5, 0.8 * math.exp(-2.5)]])

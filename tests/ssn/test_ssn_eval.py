@@ -5,8 +5,8 @@ import torch
 
 from mmloc.datasets.ssn_dataset import SSNFeatureDataset
 from mmloc.datasets.transforms.ssn_formatting import PackSSNInputs
-from mmloc.models.ssn.postprocess import (apply_regression, combined_scores, ssn_detections,
-                                          temporal_nms)
+from mmloc.models.post_processing.nms import hard_nms
+from mmloc.models.ssn.postprocess import apply_regression, combined_scores, ssn_detections
 
 THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 
@@ -28,7 +28,7 @@ def test_temporal_nms_threshold_is_strict():
     segs = np.array([[0.0, 1.0], [0.0, 0.2], [0.5, 1.5], [2.0, 3.0]])
     scores = np.array([0.9, 0.8, 0.7, 0.6])
     # IoU(0, 1) = 0.2 -> kept (only > 0.2 is dropped); IoU(0, 2) = 1/3 -> dropped
-    np.testing.assert_array_equal(temporal_nms(segs, scores, 0.2), [0, 1, 3])
+    np.testing.assert_array_equal(hard_nms(segs, scores, 0.2), [0, 1, 3])
 
 
 def test_ssn_detections_top_k_and_per_class_nms():

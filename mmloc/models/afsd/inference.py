@@ -1,9 +1,9 @@
 """AFSD post-processing (spec §5): decode one window, collect per-class detections, merge the
 windows of a video and run AFSD's Gaussian Soft-NMS per class.
 
-AFSD's Soft-NMS (``softnms_v2``) is not the generic ``mmloc.models.utils.soft_nms``: it is
-Gaussian with no IoU threshold, keeps rows in input order and **drops the last live
-candidate**, so it lives here as its own function.
+AFSD's Soft-NMS (``softnms_v2``) is :func:`mmloc.models.post_processing.nms.afsd_soft_nms`:
+Gaussian with no IoU threshold, rows kept in input order and **the last live candidate
+dropped**, unlike MMAction2's.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
+
+from mmloc.models.post_processing.nms import afsd_soft_nms
 
 from .targets import decode_refined
 
@@ -65,40 +67,6 @@ def collect_detections(segments: np.ndarray, scores: np.ndarray, offset_frames: 
     return segs.astype(np.float64), scores[rows, labels].astype(np.float64), labels.astype(np.int64)
 
 
-def gaussian_soft_nms(dets: np.ndarray, sigma: float = 0.5, top_k: int = 5000,
-                      score_threshold: float = 0.001) -> np.ndarray:
-    """AFSD's ``softnms_v2`` on one class (spec §5.2).
-
-    While more than one candidate is live and fewer than ``top_k`` are kept: keep the
-    arg-max, multiply every other live score by ``exp(-IoU²/sigma)`` and kill those below
-    ``score_threshold``. The single candidate still live at the end is dropped.
-
-    Args:
-        dets: (N, 3) ``[t0, t1, score]`` (any one time unit).
-
-    Returns:
-        (M, 3) kept rows in **input order**, with the score each had when it was kept.
-    """
-    dets = np.asarray(dets, dtype=np.float64).reshape(-1, 3)
-    start, end = dets[:, 0], dets[:, 1]
-    scores = dets[:, 2].copy()
-    length = end - start
-    live = scores >= score_threshold
-    kept = np.zeros(len(dets), dtype=bool)
-    while live.sum() > 1 and kept.sum() < top_k:
-        top = int(np.argmax(np.where(live, scores, -np.inf)))
-        kept[top] = True
-        live[top] = False
-        inter = np.clip(np.minimum(end, end[top]) - np.maximum(start, start[top]), 0.0, None)
-        # The original floors only the selected segment's length in the union.
-        iou = inter / (length + max(length[top], 1e-5) - inter)
-        scores = np.where(live, scores * np.exp(-iou ** 2 / sigma), scores)
-        live &= scores >= score_threshold
-    out = dets[kept].copy()
-    out[:, 2] = scores[kept]
-    return out
-
-
 def merge_video_detections(windows: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]],
                            num_classes: int, sigma: float = 0.5, top_k: int = 5000,
                            score_threshold: float = 0.001
@@ -125,8 +93,8 @@ def merge_video_detections(windows: Sequence[Tuple[np.ndarray, np.ndarray, np.nd
         sel = labels == cls
         if not sel.any():
             continue
-        kept = gaussian_soft_nms(np.concatenate([segs[sel], scores[sel, None]], axis=1),
-                                 sigma, top_k, score_threshold)
+        kept = afsd_soft_nms(np.concatenate([segs[sel], scores[sel, None]], axis=1),
+                             sigma, top_k, score_threshold)
         kept = kept[kept[:, 2] > 0]
         out_s.append(kept)
         out_l.append(np.full(len(kept), cls, np.int64))
@@ -144,7 +112,7 @@ def fuse_detection_results(rgb: Dict[str, dict], flow: Dict[str, dict], sigma: f
     """Late fusion of two results dicts (``read_results`` layout, labels = class names).
 
     Per video and class, both streams' detections are pooled with halved scores and
-    re-suppressed with ``gaussian_soft_nms``. Returns ``{video: {segments, scores, labels}}``
+    re-suppressed with ``afsd_soft_nms``. Returns ``{video: {segments, scores, labels}}``
     sorted by score, descending.
     """
     fused = {}
@@ -165,8 +133,8 @@ def fuse_detection_results(rgb: Dict[str, dict], flow: Dict[str, dict], sigma: f
         out_d, out_l = [], []
         for name in dict.fromkeys(labels.tolist()):
             sel = labels == name
-            kept = gaussian_soft_nms(np.concatenate([segs[sel], scores[sel, None]], 1),
-                                     sigma, top_k, score_threshold)
+            kept = afsd_soft_nms(np.concatenate([segs[sel], scores[sel, None]], 1),
+                                 sigma, top_k, score_threshold)
             kept = kept[kept[:, 2] > 0]
             out_d.append(kept)
             out_l.extend([name] * len(kept))

@@ -1,5 +1,7 @@
 """SSN test-time detections (spec §5.6): combined scores, top-k, regression, per-class NMS.
 
+The NMS is the greedy hard one of :func:`mmloc.models.post_processing.nms.hard_nms`.
+
 Units: proposal and detection boundaries are **relative** (fractions of the video) until
 the caller multiplies them by the video duration.
 """
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmloc.structures.segment_ops import pairwise_temporal_iou
+from mmloc.models.post_processing.nms import hard_nms
 
 
 def combined_scores(activity: np.ndarray, completeness: np.ndarray) -> np.ndarray:
@@ -32,25 +34,6 @@ def apply_regression(segments: np.ndarray, reg: np.ndarray) -> np.ndarray:
     c2 = c + d * reg[:, 0]
     d2 = d * np.exp(reg[:, 1])
     return np.clip(np.stack([c2 - d2 / 2, c2 + d2 / 2], 1), 0.0, 1.0)
-
-
-def temporal_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy hard NMS: keep the best, drop the rest with IoU ``> iou_threshold``.
-
-    Returns the kept indices in descending-score order (numpy argsort order for ties).
-    """
-    order = np.argsort(scores)[::-1]
-    if len(order) == 0:
-        return order
-    iou = pairwise_temporal_iou(segments[order], segments[order])
-    alive = np.ones(len(order), bool)
-    keep = []
-    for i in range(len(order)):
-        if not alive[i]:
-            continue
-        keep.append(order[i])
-        alive[i + 1:] &= iou[i, i + 1:] <= iou_threshold
-    return np.asarray(keep, np.int64)
 
 
 def ssn_detections(relative_proposals: np.ndarray, activity: np.ndarray,
@@ -79,7 +62,7 @@ def ssn_detections(relative_proposals: np.ndarray, activity: np.ndarray,
     out_seg, out_score, out_label = [], [], []
     for c in np.unique(cls_idx):
         sel = np.flatnonzero(cls_idx == c)
-        kept = sel[temporal_nms(segs[sel], det_s[sel], nms_iou)]
+        kept = sel[hard_nms(segs[sel], det_s[sel], nms_iou)]
         out_seg.append(segs[kept])
         out_score.append(det_s[kept])
         out_label.append(np.full(len(kept), c, np.int64))
