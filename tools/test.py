@@ -4,16 +4,15 @@ Example:
     python tools/test.py CONFIG work_dirs/.../epoch_9.pth --eval AR@AN --out results.json
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone too
 
+from mmloc.utils.cli import add_runner_arguments, parse_runner_args  # noqa: E402
 
-def parse_args():
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a temporal localizer')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file (mmloc or MMAction2 0.x/1.x)')
@@ -23,17 +22,8 @@ def parse_args():
     parser.add_argument('--out', help='write results: a .json file for proposals/detections '
                         '(MMAction2 results format), a directory for per-video outputs (BSN TEM)')
     parser.add_argument('--dump', help='also pickle the raw per-video outputs to this .pkl file')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='load checkpoints with full pickle (only for files you trust)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. test_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_arguments(parser, 'test')
+    return parse_runner_args(parser, argv)
 
 
 def main():
