@@ -120,28 +120,12 @@ class ToyLocalizer(BaseModel):
 
 # ----------------------------------------------------------------------------- the data
 def make_dataset(root, num_train=32, num_val=12, seed=0):
-    """Variable-length (20-120 positions) features with 1-2 actions; database layout."""
-    rng = np.random.default_rng(seed)
-    direction = rng.normal(size=FEAT_DIM)
-    database = {}
-    os.makedirs(osp.join(root, 'features'), exist_ok=True)
-    for i in range(num_train + num_val):
-        vid = f'video_{i:03d}'
-        steps = int(rng.integers(20, 121))
-        duration_s = (steps * STRIDE + WINDOW) / FPS
-        anns, inside = [], np.zeros(steps, bool)
-        for _ in range(int(rng.integers(1, 3))):
-            length = int(rng.integers(4, max(5, steps // 3)))
-            start = int(rng.integers(0, steps - length))
-            inside[start:start + length] = True
-            anns.append(dict(segment=[(start * STRIDE) / FPS, ((start + length) * STRIDE) / FPS],
-                             label='action'))
-        feat = rng.normal(scale=0.7, size=(steps, FEAT_DIM)) + np.outer(inside, direction)
-        np.save(osp.join(root, 'features', f'{vid}.npy'), feat.astype(np.float32))
-        database[vid] = dict(subset='training' if i < num_train else 'validation',
-                             duration=duration_s, fps=FPS, annotations=anns)
-    with open(osp.join(root, 'annotations.json'), 'w') as f:
-        json.dump(dict(database=database), f)
+    """Variable-length (20-120 positions) features, the walkthrough's generator."""
+    from mmloc.testing.synthetic_features import (SyntheticFeatureConfig,
+                                                  generate_synthetic_features)
+    generate_synthetic_features(root, num_train, num_val, seed, SyntheticFeatureConfig(
+        feat_dim=FEAT_DIM, num_classes=1, fps=FPS, feat_stride=STRIDE, feat_num_frames=WINDOW,
+        min_steps=20, max_steps=120))
 
 
 CONFIG = """
