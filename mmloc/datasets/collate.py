@@ -51,17 +51,19 @@ def localization_collate(data_batch: Sequence[dict], pad_to_length: Optional[int
                          pad_to_multiple: int = 1, pad_value: float = 0.0) -> dict:
     """Collate packed samples; (C, T) feature inputs become one padded tensor plus masks.
 
-    ``inputs``: (B, C, T_pad) when every input is a (C, T_i) feature sequence (each data
-    sample gets ``input_mask`` (T_pad,) and keeps ``valid_length`` = T_i in its metainfo);
-    otherwise a stacked tensor when all inputs share a shape, else the list (frames of
-    different lengths). ``data_samples``: the list.
+    ``inputs``: (B, C, T_pad) when every sample is a (C, T_i) feature sequence (packed from
+    ``raw_feature``: its metainfo has ``valid_length`` = T_i; each data sample gets
+    ``input_mask`` (T_pad,)); otherwise a stacked tensor when all inputs share a shape, else
+    the list (e.g. frames or proposal features of different lengths). ``data_samples``: the
+    list.
 
     Config: ``collate_fn=dict(type='localization_collate', pad_to_length=None,
     pad_to_multiple=1)``.
     """
     batch = pseudo_collate(list(data_batch))
     inputs, samples = batch['inputs'], batch['data_samples']
-    if all(isinstance(x, torch.Tensor) and x.dim() == 2 for x in inputs):
+    if all(isinstance(x, torch.Tensor) and x.dim() == 2 and 'valid_length' in s
+           for x, s in zip(inputs, samples)):
         padded, mask = pad_sequences(inputs, pad_to_length, pad_to_multiple, pad_value)
         for sample, sample_mask in zip(samples, mask):
             sample.input_mask = sample_mask

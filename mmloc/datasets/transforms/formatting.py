@@ -88,8 +88,9 @@ class PackLocalizationInputs(BaseTransform):
     * Each present key of ``keys`` goes where :data:`FIELD_ROUTES` says; ``None`` packs
       every routed key that is present. ``gt_bbox`` (MMAction2's name) loads as
       ``gt_segments`` with a deprecation warning. A key that has no route is an error.
-    * Metainfo: the present ``meta_keys``, plus ``time_grid`` and ``valid_length`` (T of a
-      (C, T) feature input) whenever they exist.
+    * Metainfo: the present ``meta_keys``, plus ``time_grid`` whenever it exists and
+      ``valid_length`` (T) for a ``raw_feature`` (C, T) input, the inputs that
+      ``localization_collate`` pads.
 
     Args:
         keys: result keys to pack (``None``: every routed key present).
@@ -144,7 +145,7 @@ class PackLocalizationInputs(BaseTransform):
         meta = {k: results[k] for k in self.meta_keys if k in results}
         if 'time_grid' in results:
             meta['time_grid'] = results['time_grid']
-        if inputs.dim() == 2:
+        if 'raw_feature' in results:   # a (C, T) feature sequence: collate may pad it
             meta['valid_length'] = int(results.get('valid_length', inputs.shape[-1]))
         sample.set_metainfo(meta)
         return {'inputs': inputs, 'data_samples': sample}
