@@ -127,6 +127,16 @@ def test_command_line_report(tiny_models, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == report
 
 
+def test_relative_tolerance(tiny_models, tmp_path):
+    cfg = tiny_models['TEM']
+    out = tmp_path / 'tem.onnx'
+    with pytest.raises(SystemExit):  # float noise exceeds atol = 0
+        tool.main([cfg['config'], cfg['checkpoint'], '--out', str(out), '--atol', '0'])
+    report = tool.main([cfg['config'], cfg['checkpoint'], '--out', str(out), '--atol', '0',
+                        '--rtol', '1e-3'])
+    assert report['ok'] and 0 < report['max_abs_diff']['tem'] <= ATOL
+
+
 def test_unsupported_model_is_refused():
     class SSN(torch.nn.Module):
         pass

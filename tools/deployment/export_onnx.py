@@ -37,7 +37,12 @@ Soft-NMS, PGM, AFSD's windows and decoding, seconds) stays in Python: for BMN,
 the onnxruntime outputs give ``BMN.predict``'s proposals. Unless ``--no-verify``, the exported
 model is run with onnxruntime on random inputs (two shapes, to check the dynamic axes) and the
 largest absolute difference to PyTorch is printed per output; the last line is a JSON object,
-and the exit status is 1 when a difference exceeds ``--atol``.
+and the exit status is 1 when a difference exceeds ``--atol`` (+ ``--rtol`` x |PyTorch|).
+
+Measured (random weights, batch 1 and 2, onnxruntime 1.32, torch 2.13 CPU, opset 17): BMN
+400x100 6.0e-8, TEM 6.0e-8, PEM 6.0e-8; AFSD synthetic demo 8.1e-6, AFSD features
+(2048 x 256) 1.3e-5, AFSD I3D RGB (256 x 96 x 96) 1.1e-4 on ``loc`` (values up to 35 frames:
+4.8e-6 relative, so ``--rtol 1e-5``), <= 6.9e-6 on the other outputs.
 """
 import argparse
 import json
@@ -66,6 +71,9 @@ def parse_args(argv=None):
     parser.add_argument('--no-verify', action='store_true', help='skip the onnxruntime check')
     parser.add_argument('--atol', type=float, default=1e-4,
                         help='largest accepted |onnxruntime - PyTorch| (default 1e-4)')
+    parser.add_argument('--rtol', type=float, default=0.0,
+                        help='plus this share of |PyTorch| per element (default 0; full-size '
+                        'AFSD, whose loc is in frames: 1e-5)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the random check inputs')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config entries, e.g. model.bm_layer=dense')
@@ -150,19 +158,28 @@ def onnxruntime_outputs(onnx_file, x):
 
 
 @torch.no_grad()
-def max_abs_diff(model, onnx_file, x):
-    """``{output_name: max |onnxruntime - PyTorch|}`` on input ``x``."""
+def compare(model, onnx_file, x, atol=1e-4, rtol=0.0):
+    """``({output: max |onnxruntime - PyTorch|}, ok)`` on input ``x``; ``ok``: every element
+    within ``atol + rtol * |PyTorch|``."""
     spec = export_spec(model.cpu().eval())
     xs = _as_tuple(x)
     ref = spec.graph.eval()(*xs)
     got = onnxruntime_outputs(onnx_file, tuple(t.numpy() for t in xs))
-    diffs = {}
+    diffs, ok = {}, True
     for name, r in zip(spec.output_names, ref):
         if got[name].shape != tuple(r.shape):
             raise AssertionError(f'{onnx_file}: output {name} has shape {got[name].shape}, '
                                  f'PyTorch gives {tuple(r.shape)}')
-        diffs[name] = float(np.abs(got[name].astype(np.float64) - r.double().numpy()).max())
-    return diffs
+        want = r.double().numpy()
+        diff = np.abs(got[name].astype(np.float64) - want)
+        diffs[name] = float(diff.max()) if diff.size else 0.0
+        ok = ok and bool(np.all(diff <= atol + rtol * np.abs(want)))
+    return diffs, ok
+
+
+def max_abs_diff(model, onnx_file, x):
+    """``{output_name: max |onnxruntime - PyTorch|}`` on input ``x``."""
+    return compare(model, onnx_file, x)[0]
 
 
 def main(argv=None):
@@ -183,14 +200,16 @@ def main(argv=None):
         # a second input shape checks the dynamic axes as well
         checks = [example, random_input(model, args.batch_size + 1, args.num_proposals + 7,
                                         args.seed + 1)]
-        diffs = {}
+        diffs, ok = {}, True
         for x in checks:
-            for name, d in max_abs_diff(model, args.out, x).items():
+            got, within = compare(model, args.out, x, args.atol, args.rtol)
+            ok = ok and within
+            for name, d in got.items():
                 diffs[name] = max(d, diffs.get(name, 0.0))
         for name, d in diffs.items():
             print(f'max |onnxruntime - PyTorch| of {name}: {d:.3e}')
         report['max_abs_diff'] = diffs
-        report['ok'] = all(d <= args.atol for d in diffs.values())
+        report['ok'] = ok
     print(json.dumps(report))
     if not report.get('ok', True):
         raise SystemExit(1)
