@@ -7,7 +7,8 @@ Examples:
     python tools/infer.py CONFIG CKPT --input videos.txt --fps 30 --out work_dirs/infer
     # BSN, the three stages in one call: TEM, then PGM (settings of the PGM config), then PEM
     python tools/infer.py configs/localization/bsn/bsn_tem_400x100_1x16_20e_activitynet_feature.py \
-        tem.pth --pem-config configs/localization/bsn/bsn_pem_400x100_1x16_20e_activitynet_feature.py \
+        tem.pth \
+        --pem-config configs/localization/bsn/bsn_pem_400x100_1x16_20e_activitynet_feature.py \
         --pem-checkpoint pem.pth \
         --pgm-config configs/localization/bsn/bsn_pgm_400x100_activitynet_feature.py \
         --input v_abc.csv --duration 122.99 --out work_dirs/infer

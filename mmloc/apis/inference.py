@@ -6,7 +6,6 @@ pipeline -> collate -> ``test_step``); they keep the signatures and outputs they
 from __future__ import annotations
 
 import os
-import weakref
 from typing import List, Optional, Union
 
 import numpy as np
@@ -16,10 +15,6 @@ from mmengine.config import Config
 from mmloc.datasets.transforms.loading import read_feature_file
 from mmloc.utils import register_all_modules
 from .inferencer import LocalizationInferencer, build_localizer
-
-#: one inferencer per model given to inference_localizer
-_INFERENCERS: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
-
 
 def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
                    device: str = 'cpu', cfg_options: Optional[dict] = None) -> torch.nn.Module:
@@ -35,14 +30,6 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return build_localizer(cfg, checkpoint, device)
-
-
-def _inferencer_of(model) -> LocalizationInferencer:
-    inferencer = _INFERENCERS.get(model)
-    if inferencer is None:
-        inferencer = LocalizationInferencer(model, show_progress=False)
-        _INFERENCERS[model] = inferencer
-    return inferencer
 
 
 @torch.no_grad()
@@ -74,7 +61,9 @@ def inference_localizer(model, features: Union[str, np.ndarray], duration_s: Opt
     if duration_s is None and fps is None:
         raise ValueError('give duration_s, or fps (with frames_per_snippet) to map the '
                          'proposals back to seconds')
-    out = _inferencer_of(model)(dict(input=feat, video_name=video_name, duration_s=duration_s,
-                                     fps=fps, frames_per_snippet=frames_per_snippet))
+    # an inferencer around the model is cheap (the dataset is built lazily, nothing is read)
+    inferencer = LocalizationInferencer(model, show_progress=False)
+    out = inferencer(dict(input=feat, video_name=video_name, duration_s=duration_s, fps=fps,
+                          frames_per_snippet=frames_per_snippet))
     pred = out['predictions'][0]
     return [{'score': s, 'segment': seg} for seg, s in zip(pred['segments'], pred['scores'])]

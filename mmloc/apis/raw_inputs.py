@@ -361,6 +361,18 @@ class ThumosAFSDRawInput(RawInputAdapter):
         return out
 
 
+@register_raw_input('SSNDataset')
+class SSNFramesRawInput(RawInputAdapter):
+    """SSN on raw frames needs a TAG proposal list per video: not supported for raw input."""
+
+    def results(self, video: RawVideo) -> dict:
+        raise NotImplementedError(
+            f'{video.label}: SSN on raw frames (SSNDataset) takes its proposals from a TAG '
+            'proposal list; for a video of your own use an SSN feature config '
+            '(SSNFeatureDataset: sliding-window proposals), e.g. '
+            'configs/localization/ssn/ssn_feature_thumos14_test.py')
+
+
 def build_adapter(dataset_type: str, dataset, model, dataset_cfg: dict) -> RawInputAdapter:
     """The adapter registered for ``dataset_type`` (:class:`RawInputAdapter` if none)."""
     return RAW_INPUT_ADAPTERS.get(dataset_type, RawInputAdapter)(dataset, model, dataset_cfg)

@@ -174,7 +174,8 @@ def test_inputs_and_their_errors(model, tiny_bmn, tmp_path):
     by_array = inferencer(feat, duration_s=10.0)['predictions'][0]
     by_tensor = inferencer(torch.from_numpy(feat), duration_s=10.0)['predictions'][0]
     by_dict = inferencer([dict(input=feat, video_name='v_mine', duration_s=10.0)])
-    assert by_array['video_name'] == 'video_0' and by_dict['predictions'][0]['video_name'] == 'v_mine'
+    assert by_array['video_name'] == 'video_0'
+    assert by_dict['predictions'][0]['video_name'] == 'v_mine'
     assert by_array['segments'] == by_tensor['segments'] == by_dict['predictions'][0]['segments']
     with pytest.raises(ValueError, match='give duration_s, or fps'):
         inferencer(feat)

@@ -178,6 +178,26 @@ def test_afsd_frames_array_and_duration(afsd):
     assert inferencer.classes == ('SynthJump', 'SynthThrow')
 
 
+def test_afsd_rgb_flow_fusion_takes_one_input_per_modality(tmp_path):
+    config = osp.join(REPO, 'configs/localization/afsd/afsd_synthetic_fusion.py')
+    torch.manual_seed(0)
+    inferencer = LocalizationInferencer(config, device='cpu')  # random weights
+    rng = np.random.default_rng(0)
+    arrays = dict(rgb=rng.integers(0, 256, (48, 40, 40, 3), dtype=np.uint8),
+                  flow=rng.integers(0, 256, (48, 40, 40, 2), dtype=np.uint8))
+    files = {}
+    for m, arr in arrays.items():
+        files[m] = str(tmp_path / f'{m}.npy')
+        np.save(files[m], arr)
+    by_files = inferencer(dict(input=files, video_name='v'), fps=10.0)['predictions'][0]
+    by_arrays = inferencer(dict(input=arrays, video_name='v'), fps=10.0)['predictions'][0]
+    assert by_files == by_arrays and len(by_files['scores']) > 0
+    seg = np.asarray(by_files['segments'])
+    assert np.all(seg >= 0) and np.all(seg <= 4.8 + 1e-6)
+    with pytest.raises(ValueError, match=r"fuses \('rgb', 'flow'\)"):
+        inferencer(files['rgb'], fps=10.0)
+
+
 # ----------------------------------------------------------------------------- a new model
 @MODELS.register_module(force=True)
 class InferToyLocalizer(BaseModel):
