@@ -1,20 +1,47 @@
-"""Proposals for one feature file or a list of them, in seconds.
+"""Proposals / detections for one video or a list of them, in seconds, with any mmloc model.
 
 Examples:
+    # BMN on a feature file
     python tools/infer.py configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py \
         bmn.pth --input v_abc.csv --duration 122.99 --out work_dirs/infer
     python tools/infer.py CONFIG CKPT --input videos.txt --fps 30 --out work_dirs/infer
+    # BSN, the three stages in one call: TEM, then PGM (settings of the PGM config), then PEM
+    python tools/infer.py configs/localization/bsn/bsn_tem_400x100_1x16_20e_activitynet_feature.py \
+        tem.pth \
+        --pem-config configs/localization/bsn/bsn_pem_400x100_1x16_20e_activitynet_feature.py \
+        --pem-checkpoint pem.pth \
+        --pgm-config configs/localization/bsn/bsn_pgm_400x100_activitynet_feature.py \
+        --input v_abc.csv --duration 122.99 --out work_dirs/infer
+    # SSN on snippet features ((C, T) .npy, as SSNFeatureDataset reads them); fps is needed
+    python tools/infer.py configs/localization/ssn/ssn_feature_thumos14_test.py ssn.pth \
+        --input video_test_0000004.npy --fps 30 --duration 33.5 --out work_dirs/infer
+    # AFSD on a video's frames (uint8 (T, H, W, C) .npy at the sampled fps) or I3D features
+    python tools/infer.py configs/localization/afsd/afsd_i3d_thumos14_rgb.py afsd.pth \
+        --input video_test_0000004.npy --fps 10 --out work_dirs/infer
 
-``--input``: a ``.csv`` (header line + one row of C floats per snippet) or ``.npy`` (L, C)
-feature file, or a text file listing one feature file per line, optionally followed by that
-video's duration in seconds (``path [duration_s]``; relative paths are relative to the list).
-Sequences of any length L are resampled to the model's window (spec §1.1). Segments are mapped
-back to seconds with the duration (``--duration`` or the list's column), else with
-``L * --frames-per-snippet / --fps``.
+This is :class:`mmloc.apis.LocalizationInferencer`: the config's test pipeline (adapted for a
+raw input) -> the test dataloader's collate -> ``model.test_step``, the path ``tools/test.py``
+takes, so both give the same numbers for the same video.
+
+``--input``: a feature file (``.csv`` with a header line + one row of C floats per snippet,
+``.npy``, ``.npz``, ``.pt``), in the layout the model's test dataset reads (ActivityNet-style
+models: (L, C); SSN: (C, T) ``.npy``; AFSD: (T, H, W, C) uint8 frames or (T, C) features), or
+a text file listing one such file per line, optionally followed by that video's duration in
+seconds (``path [duration_s]``; relative paths are relative to the list). Models with a fixed
+window (BMN, BSN TEM) get any length L resampled to it (spec §1.1). Segments are mapped to
+seconds with the duration (``--duration`` or the list's column), else with
+``L * --frames-per-snippet / --fps``; SSN also needs ``--fps`` (its proposals are in frames),
+AFSD needs ``--fps`` (frame rate of the frames array) or the duration.
+
+Multi-stage methods: a first-stage model that states a chain link (BSN's TEM) takes its next
+stage with ``--next-config`` / ``--next-checkpoint`` (aliases ``--pem-config`` /
+``--pem-checkpoint``) and the link's settings with ``--link-config`` (alias ``--pgm-config``,
+the BSN PGM config); the intermediate TEM curves and PGM proposals stay in memory.
 
 Writes ``OUT/results.json`` (the ``tools/test.py --out`` layout, video ids without ``v_``,
-readable by ``tools/analysis/eval_metric.py`` and the plot tools) and prints the top proposals
-of each video.
+labels as class names where the config gives them, readable by
+``tools/analysis/eval_metric.py`` and the plot tools) and prints the top predictions of each
+video.
 """
 import argparse
 import os
@@ -23,32 +50,43 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-FEATURE_EXTS = ('.csv', '.npy')
+FEATURE_EXTS = ('.csv', '.npy', '.npz', '.pt', '.pth')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='model config file')
+    parser.add_argument('config', help='model config file (first stage of a chain)')
     parser.add_argument('checkpoint', help='checkpoint (mmloc or MMAction2 0.x/1.x)')
     parser.add_argument('--input', required=True,
-                        help='feature file (.csv/.npy) or a text list of feature files')
+                        help='feature / frame file or a text list of them')
     parser.add_argument('--out', required=True, help='output folder (results.json)')
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument('--duration', type=float, help='video duration in seconds')
-    when.add_argument('--fps', type=float,
-                      help='frame rate: duration = L * frames-per-snippet / fps')
-    parser.add_argument('--frames-per-snippet', type=int, default=16,
-                        help='frames per feature row, with --fps (default 16)')
+    parser.add_argument('--duration', type=float, help='video duration in seconds')
+    parser.add_argument('--fps', type=float,
+                        help='frame rate (SSN, AFSD); without --duration: duration = '
+                        'L * frames-per-snippet / fps')
+    parser.add_argument('--frames-per-snippet', type=float, default=None,
+                        help='frames per feature row, with --fps (default 16; AFSD and '
+                        'FeatureDataset configs: their feature stride)')
+    parser.add_argument('--next-config', '--pem-config', dest='next_config',
+                        help='config of the next stage of a chain (BSN: the PEM config)')
+    parser.add_argument('--next-checkpoint', '--pem-checkpoint', dest='next_checkpoint',
+                        help='checkpoint of the next stage (BSN: PEM)')
+    parser.add_argument('--link-config', '--pgm-config', dest='link_config',
+                        help='settings of the chain link (BSN: the PGM config)')
+    parser.add_argument('--batch-size', type=int, default=1, help='videos per test step')
     parser.add_argument('--show-top', type=int, default=5,
-                        help='proposals printed per video (default 5; all are written)')
+                        help='predictions printed per video (default 5; all are written)')
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:1', ...")
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow full pickle loading of a trusted checkpoint')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.next_config is None) != (args.next_checkpoint is None):
+        parser.error('--next-config and --next-checkpoint go together')
+    return args
 
 
 def read_input_list(path, default_duration_s=None):
-    """``[(feature_path, duration_s or None)]`` from a feature file or a list file."""
+    """``[(input_path, duration_s or None)]`` from an input file or a list file."""
     if path.endswith(FEATURE_EXTS):
         return [(path, default_duration_s)]
     if not osp.isfile(path):
@@ -61,7 +99,7 @@ def read_input_list(path, default_duration_s=None):
             if not parts:
                 continue
             if len(parts) > 2 or not parts[0].endswith(FEATURE_EXTS):
-                raise ValueError(f'{path}:{lineno}: expected "feature_file.csv|.npy '
+                raise ValueError(f'{path}:{lineno}: expected "feature_file.csv|.npy|.npz|.pt '
                                  f'[duration_s]", got {line.strip()!r}')
             feature = parts[0] if osp.isabs(parts[0]) else osp.join(root, parts[0])
             try:
@@ -83,29 +121,46 @@ def video_id_of(feature_path):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmloc.apis import inference_localizer, init_localizer
+    from mmloc.apis import LocalizationInferencer
     from mmloc.engine import set_unsafe_checkpoint_loading
     from mmloc.evaluation.formats import write_results
 
     set_unsafe_checkpoint_loading(args.unsafe_load)
     items = read_input_list(args.input, args.duration)
-    model = init_localizer(args.config, args.checkpoint, device=args.device)
+    videos, seen = [], {}
+    for path, duration_s in items:
+        vid = video_id_of(path)
+        if vid in seen:
+            raise SystemExit(f'{path}: video id {vid} appears twice in {args.input}')
+        seen[vid] = path
+        videos.append(dict(input=path, duration_s=duration_s))
+    next_stage = (args.next_config, args.next_checkpoint) if args.next_config else None
+    inferencer = LocalizationInferencer(args.config, args.checkpoint, device=args.device,
+                                        next_stage=next_stage, link_cfg=args.link_config)
+    try:
+        out = inferencer(videos, batch_size=args.batch_size, fps=args.fps,
+                         frames_per_snippet=args.frames_per_snippet)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    classes = inferencer.classes
     results = {}
-    for feature, duration_s in items:
-        if duration_s is None and args.fps is None:
-            raise SystemExit(f'{feature}: no duration: give --duration, --fps or a duration '
-                             'column in the input list')
-        proposals = inference_localizer(model, feature, duration_s=duration_s, fps=args.fps,
-                                        frames_per_snippet=args.frames_per_snippet)
-        vid = video_id_of(feature)
-        if vid in results:
-            raise SystemExit(f'{feature}: video id {vid} appears twice in {args.input}')
-        results[vid] = dict(segments=[p['segment'] for p in proposals],
-                            scores=[p['score'] for p in proposals])
-        print(f'{vid}: {len(proposals)} proposals, top {min(args.show_top, len(proposals))}:')
-        for p in proposals[:args.show_top]:
-            print({'score': round(p['score'], 3),
-                   'segment': [round(p['segment'][0], 2), round(p['segment'][1], 2)]})
+    for (path, _), pred in zip(items, out['predictions']):
+        vid = video_id_of(path)
+        rec = dict(segments=pred['segments'], scores=pred['scores'])
+        if 'labels' in pred:
+            rec['labels'] = [classes[i] if classes and 0 <= i < len(classes) else i
+                             for i in pred['labels']]
+        results[vid] = rec
+        n = len(rec['scores'])
+        print(f'{vid}: {n} {"detections" if "labels" in rec else "proposals"}, '
+              f'top {min(args.show_top, n)}:')
+        for i in range(min(args.show_top, n)):
+            line = {'score': round(rec['scores'][i], 3),
+                    'segment': [round(rec['segments'][i][0], 2),
+                                round(rec['segments'][i][1], 2)]}
+            if 'labels' in rec:
+                line['label'] = rec['labels'][i]
+            print(line)
     os.makedirs(args.out, exist_ok=True)
     out_file = osp.join(args.out, 'results.json')
     write_results(out_file, results)

@@ -25,6 +25,16 @@ from mmloc.structures import Segments, TimeGrid
 _FEATURE_CFG_META = ('pgm_features_thread', 'top_k')
 
 
+def pgm_kwargs(proposals_cfg: dict, features_cfg: dict) -> dict:
+    """Arguments of :func:`pgm_one_video` from a PGM config's ``pgm_proposals_cfg`` and
+    ``pgm_features_{train,test}_cfg``."""
+    kwargs = dict(temporal_scale=int(proposals_cfg['temporal_scale']),
+                  peak_threshold=float(proposals_cfg['peak_threshold']),
+                  top_k=int(features_cfg['top_k']))
+    kwargs.update({k: v for k, v in features_cfg.items() if k not in _FEATURE_CFG_META})
+    return kwargs
+
+
 def pgm_one_video(tem: np.ndarray, gt_segments: Optional[np.ndarray], temporal_scale: int,
                   peak_threshold: float, top_k: int, **bsp_kwargs) -> tuple:
     """Proposals and BSP features of one video (no I/O).
@@ -111,10 +121,7 @@ def run_pgm(ann_file: str, tem_results_dir: str, pgm_proposals_dir: str, pgm_fea
     Returns:
         ``dict(videos, written, skipped, seconds)``.
     """
-    kwargs = dict(temporal_scale=int(proposals_cfg['temporal_scale']),
-                  peak_threshold=float(proposals_cfg['peak_threshold']),
-                  top_k=int(features_cfg['top_k']))
-    kwargs.update({k: v for k, v in features_cfg.items() if k not in _FEATURE_CFG_META})
+    kwargs = pgm_kwargs(proposals_cfg, features_cfg)
     jobs = _video_jobs(ann_file, tem_results_dir, pgm_proposals_dir, pgm_features_dir, kwargs,
                        overwrite)
     _check_tem_files(jobs, tem_results_dir, ann_file)

@@ -1,4 +1,8 @@
-"""One-call inference: build a localizer from config + checkpoint, run it on features."""
+"""One-call inference: build a localizer from config + checkpoint, run it on features.
+
+Both functions are thin over :class:`~mmloc.apis.LocalizationInferencer` (the config's test
+pipeline -> collate -> ``test_step``); they keep the signatures and outputs they always had.
+"""
 from __future__ import annotations
 
 import os
@@ -7,14 +11,11 @@ from typing import List, Optional, Union
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
 
 from mmloc.datasets.transforms.loading import read_feature_file
-from mmloc.datasets.transforms.resample import resample_feature
 from mmloc.engine import setup_runtime
-from mmloc.registry import MODELS
-from mmloc.structures import LocalizationDataSample
 from mmloc.utils import register_all_modules
+from .inferencer import LocalizationInferencer, build_localizer
 
 
 def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -31,18 +32,7 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
     cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    model.cfg = cfg
-    return model.to(device).eval()
-
-
-def _temporal_dim(model) -> int:
-    for name in ('tscale', 'temporal_dim'):
-        if hasattr(model, name):
-            return int(getattr(model, name))
-    raise TypeError(f'{type(model).__name__}: cannot tell the temporal window of this model')
+    return build_localizer(cfg, checkpoint, device)
 
 
 @torch.no_grad()
@@ -53,9 +43,9 @@ def inference_localizer(model, features: Union[str, np.ndarray], duration_s: Opt
 
     Args:
         model: from :func:`init_localizer`.
-        features: a feature file (``.csv`` with header or ``.npy``) or an array (L, C), one
-            row per snippet covering the whole video. L may differ from the model's window:
-            the sequence is resampled to it (spec §1.1 rule).
+        features: a feature file (``.csv`` with header, ``.npy``, ``.npz``, ``.pt``) or an
+            array (L, C), one row per snippet covering the whole video. L may differ from the
+            model's window: the sequence is resampled to it (spec §1.1 rule).
         duration_s: video length in seconds. If None it is ``L * frames_per_snippet / fps``.
 
     Returns:
@@ -67,34 +57,16 @@ def inference_localizer(model, features: Union[str, np.ndarray], duration_s: Opt
     if feat.ndim != 2 or feat.shape[0] == 0:
         raise ValueError(f'{source}: expected a (L, C) feature array with L >= 1, '
                          f'got shape {feat.shape}')
-    temporal_dim = _temporal_dim(model)
     feat_dim = getattr(model, 'feat_dim', feat.shape[1])
     if feat.shape[1] != feat_dim:
         raise ValueError(f'{source}: expected {feat_dim} feature columns (one row per '
                          f'snippet), got {feat.shape[1]}')
-    if duration_s is None:
-        if fps is None:
-            raise ValueError('give duration_s, or fps (with frames_per_snippet) to map the '
-                             'proposals back to seconds')
-        duration_s = feat.shape[0] * frames_per_snippet / fps
-    if feat.shape[0] != temporal_dim:
-        feat = resample_feature(feat, temporal_dim)
-    sample = LocalizationDataSample()
-    # duration_frame a multiple of the extraction interval: outputs scale by duration_s exactly
-    interval = getattr(model, 'feature_extraction_interval', 16)
-    sample.set_metainfo(dict(video_name=video_name, duration_second=float(duration_s),
-                             duration_frame=interval * temporal_dim,
-                             feature_frame=interval * temporal_dim))
-    device = next(model.parameters()).device
-    inputs = [torch.from_numpy(np.ascontiguousarray(feat.T)).to(device)]
-    out = model(inputs, [sample], mode='predict')[0]
-    if 'pred_instances' not in out:
-        # e.g. BSN's TEM gives boundary curves; its proposals need PGM + PEM (tools/test.py)
-        raise TypeError(f'{type(model).__name__}: predict() gives no proposals '
-                        '(pred_instances); inference_localizer supports proposal models '
-                        'that take snippet features, such as BMN')
-    pred = out.pred_instances
-    segments = pred.segments.cpu().numpy() if hasattr(pred.segments, 'cpu') else pred.segments
-    scores = pred.scores.cpu().numpy() if hasattr(pred.scores, 'cpu') else pred.scores
-    return [{'score': float(s), 'segment': [float(a), float(b)]}
-            for (a, b), s in zip(segments, scores)]
+    if duration_s is None and fps is None:
+        raise ValueError('give duration_s, or fps (with frames_per_snippet) to map the '
+                         'proposals back to seconds')
+    # an inferencer around the model is cheap (the dataset is built lazily, nothing is read)
+    inferencer = LocalizationInferencer(model, show_progress=False)
+    out = inferencer(dict(input=feat, video_name=video_name, duration_s=duration_s, fps=fps,
+                          frames_per_snippet=frames_per_snippet))
+    pred = out['predictions'][0]
+    return [{'score': s, 'segment': seg} for seg, s in zip(pred['segments'], pred['scores'])]

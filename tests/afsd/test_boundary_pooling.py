@@ -98,3 +98,21 @@ def test_regions_golden():
         loc[0, j] = torch.tensor(lr, dtype=torch.float32)
         assert level_regions(loc, 256)[0, j].tolist() == seg
         assert frame_regions(loc, 256)[0, j].tolist() == fseg
+
+
+def test_clamp_floor_bounds_equal_the_kernels_trunc_clamp():
+    """The exportable bound formula (clamp to [0, T-1], then floor; ONNX has no ``trunc``)
+    gives the kernel's (truncate toward zero, then clamp) for every finite bound."""
+    t = 7
+    gen = torch.Generator().manual_seed(0)
+    seg = torch.cat([(torch.rand(4000, generator=gen) * 24 - 12),  # in, below and above
+                     torch.tensor([-1.0, -0.999, -0.5, -0.0, 0.0, 0.5, 5.999, 6.0, 6.001, 7.0,
+                                   1e9, -1e9])])
+    old = seg.trunc().long().clamp(0, t - 1)
+    new = seg.clamp(0, t - 1).floor().long()
+    assert torch.equal(old, new)
+    # and the pooling itself on random maps / bounds vs the loop emulation of the kernel
+    x = torch.randn(2, 4, t, generator=gen)
+    bounds = torch.rand(2, 9, 4, generator=gen) * 12 - 3
+    y, _ = loop_pooling(x.numpy(), bounds.numpy())
+    np.testing.assert_array_equal(boundary_max_pooling(x, bounds).numpy(), y.astype(np.float32))

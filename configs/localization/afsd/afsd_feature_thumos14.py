@@ -23,8 +23,10 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='ThumosAFSDDataset', clip_length=clip_length, feature_stride=4,
-                 test_mode=True, pipeline=test_pipeline, **_test_files))
+    # clip_stride is unused in test mode, but the dataset checks that it is a multiple of
+    # feature_stride (the default 30 is not)
+    dataset=dict(type='ThumosAFSDDataset', clip_length=clip_length, clip_stride=32,
+                 feature_stride=4, test_mode=True, pipeline=test_pipeline, **_test_files))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='DetectionMetric', protocol='thumos14')
 test_evaluator = val_evaluator

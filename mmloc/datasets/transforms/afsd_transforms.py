@@ -20,14 +20,18 @@ from mmloc.structures import LocalizationDataSample
 from .afsd_windows import boundary_labels, contrastive_clip
 
 
-def _open_array(path: str, vid: str):
-    """Memory-map one ``.npy`` and check it: frames ``uint8 (T,H,W,C)`` or features ``(T,C)``.
+def _open_array(path, vid: str):
+    """Memory-map one ``.npy`` (or take an in-memory array) and check it: frames
+    ``uint8 (T,H,W,C)`` or features ``(T,C)``.
 
     Returns the array and its input type (``'frames'`` | ``'features'``).
     """
-    if not osp.isfile(path):
+    if isinstance(path, np.ndarray):
+        arr, path = path, '<array>'
+    elif not osp.isfile(path):
         raise FileNotFoundError(f'{path}: frame/feature array of video {vid} not found')
-    arr = np.load(path, mmap_mode='r')
+    else:
+        arr = np.load(path, mmap_mode='r')
     if arr.ndim == 4:
         if arr.dtype != np.uint8:
             raise ValueError(f'{path}: video {vid}: frames must be uint8 (T,H,W,C), '
@@ -59,7 +63,9 @@ class LoadAFSDFrames(BaseTransform):
 
     Training items (with ``offset``) get the window ``[offset, offset+L)`` in input steps
     (``L / feature_stride``), zero-padded at the end; test items get the whole video.
-    Adds ``imgs`` and ``input_type`` (``'frames'`` | ``'features'``).
+    Adds ``imgs`` and ``input_type`` (``'frames'`` | ``'features'``). In-memory arrays
+    (inference) come as ``results['frames']``: one array, or ``{modality: array}`` with
+    ``modalities``.
 
     Args:
         modalities: ``None`` (default): one array from ``frame_path``. A sequence such as
@@ -76,17 +82,20 @@ class LoadAFSDFrames(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         vid = results['video_name']
+        frames = results.pop('frames', None)  # in-memory arrays (inference)
         if self.modalities is None:
-            arr, results['input_type'] = _open_array(results['frame_path'], vid)
+            arr, results['input_type'] = _open_array(
+                frames if frames is not None else results['frame_path'], vid)
             results['imgs'] = _window(arr, results)
             return results
-        paths = results.get('frame_paths') or {}
+        paths = frames if frames is not None else (results.get('frame_paths') or {})
         missing = [m for m in self.modalities if m not in paths]
         if missing:
             raise KeyError(f'video {vid}: LoadAFSDFrames(modalities={self.modalities}) has no '
                            f'path for {missing}; build the dataset with '
                            f'ThumosAFSDDataset(modalities=...) and data_prefix folders for them')
-        arrays = [(paths[m],) + _open_array(paths[m], vid) for m in self.modalities]
+        arrays = [(paths[m] if isinstance(paths[m], str) else f'<{m} array>',) +
+                  _open_array(paths[m], vid) for m in self.modalities]
         first_path, first, first_type = arrays[0]
         for path, arr, kind in arrays[1:]:
             # AFSD's flow arrays have as many frames as the RGB ones (last flow duplicated)

@@ -120,6 +120,10 @@ class LoadProposals(BaseTransform):
     ``tmax_score``, ``reference_temporal_iou`` (column ``match_iou``) and
     ``bsp_feature`` (K, 32).
 
+    In-memory PGM outputs (inference) come as ``results['pgm_proposals']`` (K, 7) and
+    ``results['pgm_bsp_feature']`` (K', 32) instead of files, with the same ``top_k`` cut
+    and float32 cast.
+
     Args:
         top_k: proposals kept per video (500 for training, 1000 for testing).
         pgm_proposals_dir: directory of the PGM proposal CSVs.
@@ -149,10 +153,17 @@ class LoadProposals(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         video_name = results['video_name']
-        prop_path = osp.join(self.pgm_proposals_dir, video_name + self.proposal_ext)
-        feat_path = osp.join(self.pgm_features_dir, video_name + self.feature_ext)
-        proposals = read_proposals(prop_path, max_rows=self.top_k)
-        bsp = read_bsp_feature(feat_path)[:self.top_k].astype(np.float32)
+        if 'pgm_proposals' in results:
+            # in memory (the BSN chain of LocalizationInferencer): the same rows and casts
+            # as the files would give (the CSV is read back as float32)
+            prop_path = feat_path = f'<in-memory PGM output of {video_name}>'
+            proposals = np.asarray(results.pop('pgm_proposals'))[:self.top_k].astype(np.float32)
+            bsp = np.asarray(results.pop('pgm_bsp_feature'))[:self.top_k].astype(np.float32)
+        else:
+            prop_path = osp.join(self.pgm_proposals_dir, video_name + self.proposal_ext)
+            feat_path = osp.join(self.pgm_features_dir, video_name + self.feature_ext)
+            proposals = read_proposals(prop_path, max_rows=self.top_k)
+            bsp = read_bsp_feature(feat_path)[:self.top_k].astype(np.float32)
         if len(bsp) != len(proposals):
             raise ValueError(
                 f'{feat_path}: video {video_name}: {len(bsp)} BSP feature rows but '

@@ -96,7 +96,8 @@ def frames_to_snippets(frame_inds: np.ndarray, num_frames: int, num_snippets: in
 
 @TRANSFORMS.register_module()
 class SSNLoadFeatures:
-    """Gather snippet features for ``frame_inds`` from ``feature_path`` ((C, T) ``.npy``).
+    """Gather snippet features for ``frame_inds`` from ``feature_path`` ((C, T) ``.npy``), or
+    from in-memory ``results['feature']`` (T, C) (inference on an array).
 
     Features are cached in memory (``cache_size`` videos per worker) so that a video is
     read once per worker, not once per iteration.
@@ -123,7 +124,13 @@ class SSNLoadFeatures:
         return feat
 
     def __call__(self, results: dict) -> dict:
-        feat = self._load(results['feature_path'], results.get('video_id'))
+        if 'feature' in results:  # in-memory (T, C) snippet features (inference)
+            feat = np.ascontiguousarray(results.pop('feature'), dtype=np.float32)
+            if feat.ndim != 2:
+                raise ValueError(f'video {results.get("video_id")}: expected in-memory features '
+                                 f'(T, C), got shape {feat.shape}')
+        else:
+            feat = self._load(results['feature_path'], results.get('video_id'))
         idx = frames_to_snippets(results['frame_inds'], int(results['total_frames']),
                                  feat.shape[0], int(results.get('start_index', 1)))
         results['inputs'] = feat[idx]

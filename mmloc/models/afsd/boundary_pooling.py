@@ -31,7 +31,10 @@ def boundary_max_pooling(x: torch.Tensor, segments: torch.Tensor) -> torch.Tenso
     if c % 2 or segments.shape[0] != b:
         raise ValueError(f'boundary_max_pooling: C must be even and batches equal, got x '
                          f'{tuple(x.shape)}, segments {tuple(segments.shape)}')
-    idx = segments.detach().trunc().long().clamp(0, t - 1)  # (B, K, 4)
+    # Clamp, then floor: equal to the kernel's truncate-then-clamp for every finite bound
+    # (the two differ only below 0, where both end at 0), and exportable to ONNX, which
+    # has no ``trunc`` (``aten::trunc`` has no ONNX symbolic up to opset 20).
+    idx = segments.detach().clamp(0, t - 1).floor().long()  # (B, K, 4)
     steps = torch.arange(t, device=x.device)
     halves = []
     for h, x_half in enumerate(x.split(c // 2, dim=1)):

@@ -80,6 +80,31 @@ class AFSD(BaseModel):
             return self._raw(self._prepare(self._stack(inputs)))
         raise RuntimeError(f'AFSD: invalid mode "{mode}"; expected loss, predict or tensor')
 
+    def export_spec(self):
+        """ONNX export of one test window: ``clip`` (B, C, L, crop, crop) frames normalised to
+        [-1, 1] (or ``features`` (B, C, L/4) for the feature variant) -> the raw outputs that
+        ``decode_window`` needs: ``loc``, ``prop_loc`` (B, K, 2), ``conf``, ``prop_conf``
+        (B, K, classes), ``center`` (B, K, 1). The batch axis is dynamic; ``priors`` (K,) is
+        a constant (ONNX metadata). Windowing, decoding, Soft-NMS stay in Python."""
+        from mmloc.models.afsd.inference import RAW_KEYS
+        from ..export import ExportSpec, TensorModeGraph, TensorSpec
+        nets = [self.net] + ([self.fusion_net] if self.fusion_net is not None else [])
+        if self.net.backbone is None:
+            channels = sum(n.neck.level0.conv.conv1d.in_channels for n in nets)
+            x = TensorSpec('features', ('batch', channels, self.clip_length // 4))
+        else:
+            convs = [next(m for m in n.backbone.modules() if isinstance(m, torch.nn.Conv3d))
+                     for n in nets]
+            crop = self.net.neck.c4_spatial * 16
+            x = TensorSpec('clip', ('batch', sum(c.in_channels for c in convs),
+                                    self.clip_length, crop, crop), low=-1.0, high=1.0)
+        return ExportSpec(
+            graph=TensorModeGraph(self, RAW_KEYS), inputs=(x, ), output_names=RAW_KEYS,
+            output_dynamic_axes={k: {0: 'batch'} for k in RAW_KEYS},
+            constants={'priors': self.net.priors.detach().cpu()},
+            notes='sliding windows, decode_window, Soft-NMS stay in Python; boundary max '
+                  'pooling is exported (Where + ReduceMax)')
+
     # -------------------------------------------------------------------- loss
     def loss(self, inputs, data_samples) -> Dict[str, torch.Tensor]:
         if self.fusion_net is not None:

@@ -234,6 +234,19 @@ class BMN(BaseModel):
             return self.predict(x, data_samples)
         raise RuntimeError(f"BMN: invalid mode {mode!r}; expected 'tensor', 'loss' or 'predict'")
 
+    def export_spec(self):
+        """ONNX export: ``features`` (B, C, T) -> ``bm`` (B, 2, T, T) ``[reg, cls]`` indexed
+        [d, s], ``start`` (B, T), ``end`` (B, T); the batch axis is dynamic."""
+        from ..export import ExportSpec, TensorModeGraph, TensorSpec
+        # ``temporal_dim`` once BMN's ``tscale`` is renamed
+        t = int(getattr(self, 'temporal_dim', None) or self.tscale)
+        return ExportSpec(
+            graph=TensorModeGraph(self),
+            inputs=(TensorSpec('features', ('batch', self.feat_dim, t)), ),
+            output_names=('bm', 'start', 'end'),
+            output_dynamic_axes={k: {0: 'batch'} for k in ('bm', 'start', 'end')},
+            notes='post-processing (bmn_candidates, Soft-NMS, seconds) stays in Python')
+
     # ------------------------------------------------------------------ train
     def generate_labels(self, gt_segments: Sequence, device) -> tuple:
         """Targets of a batch: ``gt_iou_map`` (B, T, T), ``gt_start``/``gt_end`` (B, T)."""

@@ -30,6 +30,10 @@ def _stack_inputs(inputs: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.
 class TEM(BaseModel):
     """Temporal Evaluation Module: per-snippet actionness, start and end probabilities.
 
+    Its predictions (``pred_tem``) are not proposals: they feed BSN's proposal generation
+    (PGM) and then PEM. ``chain_link`` names that step for
+    :class:`~mmloc.apis.LocalizationInferencer` (``mmloc.apis.chains.CHAIN_LINKS``).
+
     ``y = sigmoid(conv3_ratio * conv3(relu(conv2_ratio * conv2(relu(conv1_ratio *
     conv1(x))))))``, ``x`` (B, C, T) -> ``y`` (B, 3, T) channels ``[action, start, end]``.
 
@@ -40,6 +44,9 @@ class TEM(BaseModel):
             actionness term. output_dim: 3. conv*_ratio: pre-activation scales (the 0.01
             of conv3 matters for parity).
     """
+
+    #: the predictions feed this link of ``mmloc.apis.chains`` (PGM + BSP) into a next stage
+    chain_link = 'bsn_pgm'
 
     def __init__(self, temporal_dim: int = 100, boundary_ratio: float = 0.1,
                  tem_feat_dim: int = 400, tem_hidden_dim: int = 512,
@@ -84,6 +91,17 @@ class TEM(BaseModel):
         if mode == 'predict':
             return self.predict(out, data_samples)
         raise ValueError(f'TEM: invalid mode {mode!r}; expected "tensor", "loss" or "predict"')
+
+    def export_spec(self):
+        """ONNX export: ``features`` (B, C, T) -> ``tem`` (B, 3, T) ``[action, start, end]``;
+        batch and time are dynamic (the network is fully convolutional)."""
+        from ..export import ExportSpec, TensorModeGraph, TensorSpec
+        return ExportSpec(
+            graph=TensorModeGraph(self),
+            inputs=(TensorSpec('features', ('batch', self.feat_dim, 'time')), ),
+            output_names=('tem', ), output_dynamic_axes={'tem': {0: 'batch', 2: 'time'}},
+            example_sizes={'batch': 1, 'time': self.temporal_dim},
+            notes='PGM / BSP features (mmloc.models.utils.bsn_pgm) stay in Python')
 
     def predict(self, out: torch.Tensor, data_samples: list) -> list:
         """Set ``pred_tem`` (T, 5) float64 ``[action, start, end, tmin, tmax]`` on each sample."""
@@ -172,6 +190,17 @@ class PEM(BaseModel):
         if mode == 'predict':
             return self.predict(out, data_samples)
         raise ValueError(f'PEM: invalid mode {mode!r}; expected "tensor", "loss" or "predict"')
+
+    def export_spec(self):
+        """ONNX export: ``bsp_feature`` (N, 32) -> ``iou`` (N, 1); N is dynamic."""
+        from ..export import ExportSpec, TensorModeGraph, TensorSpec
+        return ExportSpec(
+            graph=TensorModeGraph(self),
+            inputs=(TensorSpec('bsp_feature', ('proposals', self.feat_dim)), ),
+            output_names=('iou', ), output_dynamic_axes={'iou': {0: 'proposals'}},
+            example_sizes={'proposals': 1000},
+            notes='score fusion and Soft-NMS (mmloc.models.utils.post_processing) stay in '
+                  'Python')
 
     def predict(self, out: torch.Tensor, data_samples: list) -> List:
         """Fuse ``p * tmin_score * tmax_score``, Soft-NMS per video, set ``pred_instances``.
