@@ -46,6 +46,10 @@ def _legacy_kwargs(ds_cfg: dict, **override) -> dict:
     for key in ('assigner', 'sampler'):
         if d.get(key):
             d[key] = {k: v for k, v in d[key].items() if k != 'type'}
+    gen = d.pop('proposal_generator', None)
+    if gen is not None:
+        assert gen['type'] == 'SSNSlidingWindowProposals'
+        d.update(window_frames=gen['window_frames'], window_stride=gen['stride_ratio'])
     d.update(override)
     return dict(d, pipeline=[])
 
