@@ -49,11 +49,10 @@ def _legacy_net_args(net_cfg: dict) -> dict:
 
 def _legacy_model_args(model_cfg: dict) -> dict:
     m = _plain(model_cfg)
-    out = {k: m[k] for k in ('fusion_channels', 'lw', 'cw', 'piou', 'ssl', 'focal_alpha',
-                             'focal_gamma', 'normalize_frames', 'test_cfg') if k in m}
-    for k in ('lw', 'cw', 'piou', 'ssl', 'focal_alpha', 'focal_gamma'):
-        if k in (m.get('loss') or {}):
-            out[k] = m['loss'][k]
+    out = {k: v for k, v in (m.get('loss') or {}).items() if k != 'type'}
+    # top-level weights (the pre-AFSDLoss spelling) override the loss config
+    out.update({k: m[k] for k in ('fusion_channels', 'lw', 'cw', 'piou', 'ssl', 'focal_alpha',
+                                  'focal_gamma', 'normalize_frames', 'test_cfg') if k in m})
     return out
 
 
@@ -212,12 +211,11 @@ def _files(root, subset, prefix):
 
 def _predictions_case(model, legacy, video, meta, where):
     ref_windows = legacy.windows(video, meta)
-    if hasattr(model, 'collect_windows'):
-        got_windows = model.collect_windows(video, meta)
-        assert len(got_windows) == len(ref_windows) > 1, where
-        for w, (a, b) in enumerate(zip(got_windows, ref_windows)):
-            for u, v in zip(a, b):
-                _assert_same_value(u, v, f'{where} window {w}')
+    got_windows = model.collect_windows(video, meta)  # the sliding-window task module's
+    assert len(got_windows) == len(ref_windows) > 1, where
+    for w, (a, b) in enumerate(zip(got_windows, ref_windows)):
+        for u, v in zip(a, b):
+            _assert_same_value(u, v, f'{where} window {w}')
     segs, scores, labels = legacy.predict_video(video, meta)
     sample = LocalizationDataSample(metainfo=meta)
     (out, ) = model.predict([video], [sample])
