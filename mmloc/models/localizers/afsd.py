@@ -22,8 +22,6 @@ from mmloc.structures import TimeGrid
 
 DEFAULT_TEST_CFG = dict(clip_stride=128, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
                         score_threshold=0.001, pad_value=0.0, batch_size=4)
-#: loss weights accepted at the top level too (the pre-``AFSDLoss`` spelling)
-LOSS_ARGS = ('lw', 'cw', 'piou', 'ssl', 'focal_alpha', 'focal_gamma')
 
 
 @MODELS.register_module()
