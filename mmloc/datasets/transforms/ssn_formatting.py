@@ -25,6 +25,8 @@ SSN_TRAIN_KEYS = ('proposal_labels', 'proposal_type', 'reg_targets', 'proposal_s
 SSN_TEST_KEYS = ('relative_proposals', 'proposal_ticks', 'proposal_scale_factor')
 SSN_META_KEYS = ('video_id', 'video_name', 'total_frames', 'fps', 'duration_second',
                  'reg_norm_consts', 'annotations')
+#: the alias packs train and test items alike
+SSN_ALL_KEYS = SSN_TRAIN_KEYS + ('relative_proposals', 'proposal_ticks')
 
 
 @TRANSFORMS.register_module()
@@ -36,7 +38,7 @@ class PackSSNInputs(PackLocalizationInputs):
     serves both.
     """
 
-    def __init__(self, keys: Optional[Sequence[str]] = SSN_TRAIN_KEYS + SSN_TEST_KEYS[:2],
+    def __init__(self, keys: Optional[Sequence[str]] = SSN_ALL_KEYS,
                  meta_keys: Sequence[str] = SSN_META_KEYS) -> None:
         warnings.warn('PackSSNInputs is deprecated: use dict(type=\'PackLocalizationInputs\', '
                       'keys=..., meta_keys=...) (see configs/localization/ssn/)',
