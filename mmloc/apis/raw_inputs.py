@@ -212,7 +212,6 @@ class SSNFeatureRawInput(RawInputAdapter):
     def __init__(self, dataset, model, dataset_cfg: Optional[dict] = None) -> None:
         super().__init__(dataset, model, dataset_cfg)
         self._consts = None
-        self._listed = None
 
     @property
     def classes(self):
@@ -240,18 +239,7 @@ class SSNFeatureRawInput(RawInputAdapter):
             self._consts = np.asarray(given, np.float64).reshape(2, 2)
         return self._consts
 
-    def _listed_proposals(self, video_id: str):
-        if self.dataset.proposal_file is None:
-            return None
-        if self._listed is None:
-            from mmloc.datasets.ssn_dataset import parse_proposal_list
-            self._listed = {v['video_id']: v for v in
-                            parse_proposal_list(self.dataset.proposal_file)}
-        return self._listed.get(video_id, {}).get('proposals')
-
     def results(self, video: RawVideo) -> dict:
-        from mmloc.datasets.ssn_dataset import (build_video_info, make_instances,
-                                                sliding_window_proposals)
         check_time_first(video)
         if video.fps is None:
             raise ValueError(f'{video.label}: SSN needs fps (its proposals and sampled frames '
@@ -263,25 +251,12 @@ class SSNFeatureRawInput(RawInputAdapter):
         consts = np.asarray(meta.pop('reg_norm_consts', None)
                             if 'reg_norm_consts' in meta else self.reg_norm_consts())
         gt_rows = np.zeros((0, 3))
-        prop_rows = self._listed_proposals(video.video_name)
-        if prop_rows is None:
-            keep, gseg, _ = make_instances(gt_rows[:, 1:3], num_frames)
-            prop_rows = sliding_window_proposals(num_frames, gseg, gt_rows[keep, 0],
-                                                 self.dataset.window_frames,
-                                                 self.dataset.window_stride)
-        info = build_video_info(video.video_name, num_frames, gt_rows, prop_rows,
-                                self.dataset.assigner, self.dataset.sampler['add_gt_as_proposals'])
-        # the test branch of the dataset's prepare_data
-        segs = info['proposal_segments']
-        if len(segs) == 0:
-            segs = np.array([[0, max(1, num_frames - 1)]], np.int64)
-        out = dict(video_id=video.video_name, total_frames=num_frames, fps=fps,
-                   duration_second=duration_s, frame_dir=None,
-                   gt_segments=info['gt_segments'], gt_labels=info['gt_labels'],
-                   reg_norm_consts=consts.astype(np.float32), aug_ratio=self.dataset.aug_ratio,
-                   start_index=1, proposal_segments=segs,
-                   proposal_labels=np.zeros(len(segs), np.int64),
-                   proposal_type=np.full(len(segs), -1, np.int64))
+        # what the dataset does for a video it lists: proposals, assignment, test item
+        prop_rows = self.dataset.video_proposals(video.video_name, num_frames, gt_rows)
+        info = self.dataset._assign(video.video_name, num_frames, gt_rows, prop_rows, fps=fps,
+                                    duration_second=duration_s)
+        info['reg_norm_consts'] = consts
+        out = self.dataset.video_results(info, test_mode=True)
         out.update(self.source_fields(video))
         out.update(meta)
         return out

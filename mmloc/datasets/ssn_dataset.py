@@ -1,19 +1,22 @@
-"""SSN datasets over THUMOS14-style data (spec §1.7, §5.2).
+"""SSN datasets over THUMOS14-style data (spec §1.7, §5.2): parsing and validation.
 
-Two layouts, one set of rules:
+Two layouts:
 
 * ``SSNDataset``: raw frames + a TAG proposal list in the MMAction2 0.x format
   (video id, frame count, fps, GT rows, proposal rows with best IoU / overlap).
 * ``SSNFeatureDataset``: per-video snippet features + an annotation JSON in seconds,
   with proposals from a proposal list or generated as sliding windows.
 
-Both build, per video, integer **frame** boundaries ``[start, end)`` (0-based, end
-excluded, clipped to ``num_frames``) and share the same assignment (positive /
-incomplete / background), regression targets and per-video sampling. The frame
-sampler (``SampleProposalFrames``) and the feature gatherer then work in frames.
+Both read, per video, integer **frame** boundaries ``[start, end)`` (0-based, end
+excluded) and hand them to the model's task modules (``mmloc.models.task_modules``, built
+from the ``assigner`` / ``sampler`` / ``proposal_generator`` configs through ``TASK_UTILS``):
+``SSNProposalAssigner`` (positive / incomplete / background, regression targets) when the
+dataset is built, ``SSNProposalSampler`` when a training item is loaded. The frame sampler
+(``SampleProposalFrames``) and the feature gatherer then work in frames.
 
-Units: ``*_frame``/``segments`` here are frame indices; ``relative`` is a fraction
-of the video length; ``*_s`` are seconds (``frame / fps``).
+Units: ``*_frame``/``segments`` here are frame indices; ``relative`` is a fraction of the
+video length; seconds <-> frames go through the video's ``TimeGrid`` (``from_fps`` for the
+annotation seconds, ``from_frames`` for the metric's GT ``annotations``).
 """
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from mmloc.structures.segment_ops import pairwise_temporal_iou
-from mmloc.registry import DATASETS
+from mmloc.registry import DATASETS, TASK_UTILS
+from mmloc.structures import Segments, TimeGrid
 
 #: THUMOS14's 20 detection classes in the order of the official ``detclasslist.txt``
 #: (label 1..20; 0 is background).
@@ -37,13 +40,6 @@ THUMOS14_CLASSES = (
     'HighJump', 'JavelinThrow', 'LongJump', 'PoleVault', 'Shotput', 'SoccerPenalty',
     'TennisSwing', 'ThrowDiscus', 'VolleyballSpiking')
 
-FOREGROUND, INCOMPLETE, BACKGROUND = 0, 1, 2
-
-DEFAULT_ASSIGNER = dict(positive_iou_threshold=0.7, background_iou_threshold=0.01,
-                        incomplete_iou_threshold=0.3, background_coverage_threshold=0.02,
-                        incomplete_overlap_threshold=0.01)
-DEFAULT_SAMPLER = dict(num_per_video=8, positive_ratio=1, background_ratio=1,
-                       incomplete_ratio=6, add_gt_as_proposals=True)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -103,232 +99,75 @@ def parse_proposal_list(path: str) -> List[dict]:
     return videos
 
 
-def make_instances(segments: np.ndarray, num_frames: int):
-    """Apply the 0.x load rule: keep ``end > start`` and ``start < num_frames``.
-
-    Args:
-        segments: (N, 2) frame boundaries ``[start, end)`` (may exceed ``num_frames``).
-
-    Returns:
-        keep (N,) bool, clipped (K, 2) int64 boundaries with ``end <= num_frames``,
-        coverage (K,) float64 ``(end - start) / num_frames`` of the *unclipped* end.
-    """
-    seg = np.asarray(segments, dtype=np.float64).reshape(-1, 2)
-    keep = (seg[:, 1] > seg[:, 0]) & (seg[:, 0] < num_frames)
-    kept = seg[keep]
-    coverage = (kept[:, 1] - kept[:, 0]) / float(num_frames)
-    clipped = np.stack([kept[:, 0], np.minimum(kept[:, 1], num_frames)], 1).astype(np.int64)
-    return keep, clipped, coverage
-
-
-# --------------------------------------------------------------------------- assignment
-def assign_proposal_types(best_iou: np.ndarray, overlap_self: np.ndarray,
-                          coverage: np.ndarray, positive_iou_threshold: float = 0.7,
-                          background_iou_threshold: float = 0.01,
-                          incomplete_iou_threshold: float = 0.3,
-                          background_coverage_threshold: float = 0.02,
-                          incomplete_overlap_threshold: float = 0.01) -> np.ndarray:
-    """Proposal type per proposal (spec §5.2): 0 positive, 1 incomplete, 2 background, -1 none.
-
-    Background is tested only when a proposal is not incomplete (0.x ``elif``).
-    All inputs are (P,) arrays; returns (P,) int64.
-    """
-    best_iou = np.asarray(best_iou, np.float64)
-    overlap_self = np.asarray(overlap_self, np.float64)
-    coverage = np.asarray(coverage, np.float64)
-    types = np.full(best_iou.shape, -1, np.int64)
-    pos = best_iou > positive_iou_threshold
-    inc = (best_iou < incomplete_iou_threshold) & (overlap_self > incomplete_overlap_threshold)
-    bg = (best_iou < background_iou_threshold) & (coverage > background_coverage_threshold)
-    types[bg & ~inc] = BACKGROUND
-    types[inc] = INCOMPLETE
-    types[pos] = FOREGROUND
-    return types
-
-
-def regression_targets(proposals: np.ndarray, gts: np.ndarray) -> np.ndarray:
-    """Raw (un-normalised) SSN regression targets against the best-IoU GT.
-
-    Args:
-        proposals: (P, 2) frame boundaries ``[start, end)``.
-        gts: (G, 2) frame boundaries, G >= 1.
-
-    Returns:
-        (P, 2) float64 ``[loc, size]``: ``loc = (c_gt - c_p) / size_p`` with centres
-        ``(start + end - 1) / 2``, ``size = log(size_gt / size_p)``.
-    """
-    proposals = np.asarray(proposals, np.float64).reshape(-1, 2)
-    gts = np.asarray(gts, np.float64).reshape(-1, 2)
-    if len(proposals) == 0:
-        return np.zeros((0, 2))
-    best = pairwise_temporal_iou(proposals, gts).argmax(1)  # first max, as 0.x
-    ref = gts[best]
-    c_p = (proposals[:, 0] + proposals[:, 1] - 1) / 2
-    c_g = (ref[:, 0] + ref[:, 1] - 1) / 2
-    s_p = proposals[:, 1] - proposals[:, 0]
-    s_g = ref[:, 1] - ref[:, 0]
-    return np.stack([(c_g - c_p) / s_p, np.log(s_g / s_p)], 1)
-
-
-def build_video_info(video_id: str, num_frames: int, gt_rows: np.ndarray,
-                     proposal_rows: np.ndarray, assigner: Optional[dict] = None,
-                     add_gt_as_proposals: bool = True, **extra) -> dict:
-    """Turn one video's GT / proposal rows (frames) into the dataset's per-video dict.
-
-    Args:
-        gt_rows: (G, 3) ``[label, start, end]`` frames. proposal_rows: (P, 5)
-            ``[label, best_iou, overlap_self, start, end]`` frames.
-
-    Returns a dict with ``gt_segments`` (G', 2) int64, ``gt_labels`` (G',) int64
-    (1-based), ``proposal_segments`` (P', 2), ``proposal_labels``, ``best_iou``,
-    ``overlap_self``, ``proposal_type`` (P',) and the per-video training pool:
-    ``pool_segments``/``pool_labels``/``pool_type``/``pool_reg_targets``/``pool_is_gt``
-    (GTs first when ``add_gt_as_proposals``).
-    """
-    assigner = dict(DEFAULT_ASSIGNER, **(assigner or {}))
-    gt_rows = np.asarray(gt_rows, np.float64).reshape(-1, 3)
-    proposal_rows = np.asarray(proposal_rows, np.float64).reshape(-1, 5)
-    keep, gt_seg, _ = make_instances(gt_rows[:, 1:3], num_frames)
-    gt_labels = gt_rows[keep, 0].astype(np.int64)
-    keep, prop_seg, coverage = make_instances(proposal_rows[:, 3:5], num_frames)
-    prop = proposal_rows[keep]
-    types = assign_proposal_types(prop[:, 1], prop[:, 2], coverage, **assigner)
-
-    gt_types = np.zeros(len(gt_seg), np.int64) if add_gt_as_proposals else np.zeros(0, np.int64)
-    pool_seg = [gt_seg if add_gt_as_proposals else gt_seg[:0], prop_seg]
-    pool_seg = np.concatenate(pool_seg).astype(np.int64)
-    pool_labels = np.concatenate([gt_labels[:len(gt_types)], prop[:, 0].astype(np.int64)])
-    pool_type = np.concatenate([gt_types, types])
-    pool_is_gt = np.concatenate([np.ones(len(gt_types), bool), np.zeros(len(types), bool)])
-    reg = np.zeros((len(pool_seg), 2))
-    pos = pool_type == FOREGROUND
-    if pos.any() and len(gt_seg):
-        reg[pos] = regression_targets(pool_seg[pos], gt_seg)
-    return dict(video_id=video_id, num_frames=int(num_frames), gt_segments=gt_seg,
-                gt_labels=gt_labels, proposal_segments=prop_seg,
-                proposal_labels=prop[:, 0].astype(np.int64), best_iou=prop[:, 1],
-                overlap_self=prop[:, 2], proposal_type=types, pool_segments=pool_seg,
-                pool_labels=pool_labels, pool_type=pool_type, pool_reg_targets=reg,
-                pool_is_gt=pool_is_gt, **extra)
-
-
-def regression_constants(video_infos: Sequence[dict]) -> np.ndarray:
-    """``[[mean_loc, mean_size], [std_loc, std_size]]`` over positive non-GT proposals.
-
-    Population std (numpy default), as MMAction2 0.x (spec §5.2). Raises when there
-    is no positive proposal.
-    """
-    targets = [v['pool_reg_targets'][(v['pool_type'] == FOREGROUND) & ~v['pool_is_gt']]
-               for v in video_infos]
-    targets = np.concatenate(targets) if targets else np.zeros((0, 2))
-    if len(targets) == 0:
-        raise ValueError('no positive proposal (best_iou > positive threshold) in the dataset: '
-                         'cannot compute regression normalisation constants')
-    return np.stack([targets.mean(0), targets.std(0)])
-
-
-# --------------------------------------------------------------------------- sampling
-def sampling_counts(num_per_video: int = 8, positive_ratio: float = 1,
-                    background_ratio: float = 1, incomplete_ratio: float = 6) -> tuple:
-    """(num_positive, num_incomplete, num_background) per video (spec §5.2)."""
-    denom = positive_ratio + background_ratio + incomplete_ratio
-    n_pos = int(num_per_video * positive_ratio / denom)
-    n_bg = int(num_per_video * background_ratio / denom)
-    return n_pos, num_per_video - n_pos - n_bg, n_bg
-
-
-def sample_video_proposals(pool_type: np.ndarray, counts: tuple, rng,
-                           global_pools: Optional[Sequence[np.ndarray]] = None) -> list:
-    """Choose proposals for one video: positives, then incompletes, then backgrounds.
-
-    Args:
-        pool_type: (N,) proposal type of the video's pool (0/1/2/-1).
-        counts: (n_pos, n_inc, n_bg).
-        rng: ``np.random.Generator`` or the ``np.random`` module (anything with ``choice``).
-        global_pools: per type, (M, 2) int array of ``(video_idx, pool_idx)`` over the
-            dataset; used (without replacement) when the video has none of a type.
-
-    Returns a list of ``(video_idx or None, pool_idx, type)``; ``None`` = this video.
-    Draws with replacement only when the video's pool is smaller than the request.
-    """
-    out = []
-    for ptype, n in zip((FOREGROUND, INCOMPLETE, BACKGROUND), counts):
-        if n <= 0:
-            continue
-        idx = np.flatnonzero(pool_type == ptype)
-        if len(idx):
-            chosen = rng.choice(idx, n, replace=len(idx) < n)
-            out.extend((None, int(i), ptype) for i in chosen)
-        else:
-            pool = None if global_pools is None else global_pools[ptype]
-            if pool is None or len(pool) == 0:
-                raise ValueError(f'no proposal of type {ptype} in the whole dataset to sample')
-            rows = pool[rng.choice(len(pool), n, replace=len(pool) < n)]
-            out.extend((int(v), int(i), ptype) for v, i in rows)
-    return out
-
-
-def sliding_window_proposals(num_frames: int, gts: np.ndarray, gt_labels: np.ndarray,
-                             window_frames: Sequence[int], stride_ratio: float = 0.25):
-    """Multi-scale sliding-window proposals with their TAG-style statistics.
-
-    Args:
-        num_frames: video length in frames. gts: (G, 2) frames. gt_labels: (G,) 1-based.
-        window_frames: window lengths in frames; the stride is ``stride_ratio * length``.
-
-    Returns:
-        (P, 5) float64 rows ``[label, best_iou, overlap_self, start, end]`` (frames),
-        with the label of the best-IoU GT (0 when there is no GT).
-    """
-    segs = []
-    for w in window_frames:
-        w = int(w)
-        if w <= 0 or w > num_frames:
-            continue
-        step = max(1, int(round(w * stride_ratio)))
-        starts = np.arange(0, num_frames - w + 1, step)
-        segs.append(np.stack([starts, starts + w], 1))
-    if not segs:
-        segs = [np.array([[0, num_frames]])]
-    segs = np.unique(np.concatenate(segs).astype(np.float64), axis=0)
-    gts = np.asarray(gts, np.float64).reshape(-1, 2)
-    if len(gts):
-        iou = pairwise_temporal_iou(segs, gts)
-        inter = np.clip(np.minimum(segs[:, None, 1], gts[None, :, 1]) -
-                        np.maximum(segs[:, None, 0], gts[None, :, 0]), 0, None)
-        overlap = inter / (segs[:, 1:2] - segs[:, 0:1])
-        labels = np.asarray(gt_labels)[iou.argmax(1)]
-        return np.column_stack([labels, iou.max(1), overlap.max(1), segs])
-    return np.column_stack([np.zeros(len(segs)), np.zeros(len(segs)), np.zeros(len(segs)),
-                            segs])
-
-
 # --------------------------------------------------------------------------- datasets
+def _task_cfg(cfg, default_type: str):
+    """A task-module config: ``None`` -> the default; a dict without ``type`` (the 0.x plain
+    form) -> the default type with those arguments; a built object is kept."""
+    if cfg is None:
+        return dict(type=default_type)
+    if isinstance(cfg, dict):
+        return dict(cfg) if 'type' in cfg else dict(cfg, type=default_type)
+    return cfg
+
+
+def _build_task(cfg):
+    return TASK_UTILS.build(cfg) if isinstance(cfg, dict) else cfg
+
+
+def gt_annotations(gt_segments: np.ndarray, gt_labels: np.ndarray, grid: TimeGrid) -> list:
+    """``DetectionMetric`` ground truth of a video: ``[{'segment': [start_s, end_s],
+    'label': class_id}]`` with 0-based class ids. Frame boundaries go through the video's
+    frame grid (``TimeGrid.from_frames``: ``frame / num_frames * duration``, as 0.x)."""
+    seconds = Segments(np.asarray(gt_segments).reshape(-1, 2), 'index').to(
+        'normalised', grid).to('second', grid).numpy()
+    labels = np.asarray(gt_labels, np.int64) - 1
+    return [dict(segment=[float(s), float(e)], label=int(c))
+            for (s, e), c in zip(seconds, labels)]
+
+
 class _SSNBase(BaseDataset):
-    """Shared machinery: filtering, regression constants, train sampling, test proposals."""
+    """Shared machinery: filtering, regression constants, calling the task modules.
+
+    Model logic lives in ``mmloc.models.task_modules`` (built from ``assigner`` /
+    ``sampler`` config dicts through ``TASK_UTILS``): the assigner labels each video's
+    proposals once, when the dataset is built; the sampler draws a training item's proposals
+    when it is loaded (the sampled proposals decide which frames the pipeline reads). The
+    dataset keeps the dataset-level state that sampling needs: the regression normalisation
+    constants (over all videos) and the dataset-wide pools of each proposal type.
+    """
 
     def __init__(self, ann_file: str, pipeline: Sequence = (), data_prefix: Optional[dict] = None,
                  test_mode: bool = False, filter_gt: bool = True,
                  assigner: Optional[dict] = None, sampler: Optional[dict] = None,
-                 video_centric: bool = True, reg_normalize_constants=None,
+                 video_centric: Optional[bool] = None, reg_normalize_constants=None,
                  aug_ratio=(0.5, 0.5), seed: Optional[int] = None, **kwargs):
-        self.assigner = dict(DEFAULT_ASSIGNER, **(assigner or {}))
-        self.sampler = dict(DEFAULT_SAMPLER, **(sampler or {}))
+        self.assigner = _build_task(_task_cfg(assigner, 'SSNProposalAssigner'))
+        sampler_cfg = _task_cfg(sampler, 'SSNProposalSampler')
+        if video_centric is not None and isinstance(sampler_cfg, dict):
+            sampler_cfg['video_centric'] = video_centric
+        self.sampler = _build_task(sampler_cfg)
         self.filter_gt = filter_gt
-        self.video_centric = video_centric
+        self.video_centric = self.sampler.video_centric
         self.aug_ratio = tuple(aug_ratio)
         self._given_reg_constants = reg_normalize_constants
         self._init_kwargs = dict(kwargs, data_prefix=data_prefix, filter_gt=filter_gt,
-                                 assigner=assigner, sampler=sampler, aug_ratio=aug_ratio)
+                                 assigner=assigner, sampler=sampler, video_centric=video_centric,
+                                 aug_ratio=aug_ratio)
         # None: the global numpy RNG (mmengine seeds it per dataloader worker).
         self._rng = np.random if seed is None else np.random.default_rng(seed)
         super().__init__(ann_file=ann_file, pipeline=list(pipeline),
                          data_prefix=data_prefix or dict(video=''), test_mode=test_mode,
                          serialize_data=False, **kwargs)
 
-    # subclasses return per-video dicts from build_video_info
+    # subclasses parse their files and return per-video dicts from _assign
     def load_video_infos(self) -> List[dict]:
         raise NotImplementedError
+
+    def _assign(self, video_id: str, num_frames: int, gt_rows: np.ndarray,
+                proposal_rows: np.ndarray, **extra) -> dict:
+        info = self.assigner.assign(num_frames, gt_rows, proposal_rows,
+                                    self.sampler.add_gt_as_proposals)
+        return dict(video_id=video_id, **info, **extra)
 
     def load_data_list(self) -> List[dict]:
         infos = self.load_video_infos()
@@ -350,65 +189,37 @@ class _SSNBase(BaseDataset):
         else:
             # Parity with 0.x: constants from this dataset's own positives (spec §8 #21:
             # at test time pass the training constants instead).
-            consts = regression_constants(infos)
+            consts = self.assigner.regression_constants(infos)
         self.reg_norm_consts = consts
         print_log(f'{self.ann_file}: SSN regression constants [[mean_loc, mean_size], '
                   f'[std_loc, std_size]] = {consts.round(6).tolist()}', logger='current')
-        std = np.where(consts[1] > 0, consts[1], 1.0)
         for v in infos:
             v['reg_norm_consts'] = consts
-            pos = v['pool_type'] == FOREGROUND
-            v['pool_reg_targets'] = np.where(pos[:, None], (v['pool_reg_targets'] - consts[0]) /
-                                             std, 0.0)
-        pools = []
-        for ptype in (FOREGROUND, INCOMPLETE, BACKGROUND):
-            rows = [np.stack([np.full(int((v['pool_type'] == ptype).sum()), i),
-                              np.flatnonzero(v['pool_type'] == ptype)], 1)
-                    for i, v in enumerate(infos)]
-            pools.append(np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2),
-                                                                                       np.int64))
-        self._global_pools = pools
+            v['pool_reg_targets'] = self.assigner.normalise(v, consts)
+        self._global_pools = self.sampler.global_pools(infos)
         return infos
 
-    def _sample_train(self, info: dict) -> dict:
-        counts = sampling_counts(self.sampler['num_per_video'], self.sampler['positive_ratio'],
-                                 self.sampler['background_ratio'],
-                                 self.sampler['incomplete_ratio'])
-        if self.video_centric:
-            picks = sample_video_proposals(info['pool_type'], counts, self._rng,
-                                           self._global_pools)
-        else:
-            picks = sample_video_proposals(np.zeros(0, np.int64), counts, self._rng,
-                                           self._global_pools)
-        segs, labels, types, regs = [], [], [], []
-        for vid, i, ptype in picks:
-            src = info if vid is None else self.data_list[vid]
-            segs.append(src['pool_segments'][i])
-            labels.append(0 if ptype == BACKGROUND else int(src['pool_labels'][i]))
-            types.append(ptype)
-            regs.append(src['pool_reg_targets'][i] if ptype == FOREGROUND else np.zeros(2))
-        return dict(proposal_segments=np.asarray(segs, np.int64).reshape(-1, 2),
-                    proposal_labels=np.asarray(labels, np.int64),
-                    proposal_type=np.asarray(types, np.int64),
-                    reg_targets=np.asarray(regs, np.float32).reshape(-1, 2))
-
-    def prepare_data(self, idx: int):
-        info = self.get_data_info(idx)
-        results = dict(video_id=info['video_id'], total_frames=info['num_frames'],
-                       fps=info['fps'], duration_second=info['duration_second'],
+    def video_results(self, info: dict, test_mode: bool) -> dict:
+        """The pipeline input of one video: its fields, GT (frames and seconds) and the test
+        proposals (``test_mode``) or a fresh training sample of proposals."""
+        grid = TimeGrid.from_frames(info['num_frames'], info['duration_second'], info['fps'])
+        results = dict(video_id=info['video_id'], video_name=info['video_id'],
+                       total_frames=info['num_frames'], fps=info['fps'],
+                       duration_second=info['duration_second'], time_grid=grid,
                        frame_dir=info.get('frame_dir'), feature_path=info.get('feature_path'),
                        gt_segments=info['gt_segments'], gt_labels=info['gt_labels'],
+                       annotations=gt_annotations(info['gt_segments'], info['gt_labels'], grid),
                        reg_norm_consts=info['reg_norm_consts'].astype(np.float32),
                        aug_ratio=self.aug_ratio, start_index=1)
-        if self.test_mode:
-            segs = info['proposal_segments']
-            if len(segs) == 0:  # 0.x: one whole-video proposal, SSNInstance(0, n - 1)
-                segs = np.array([[0, max(1, info['num_frames'] - 1)]], np.int64)
-            results.update(proposal_segments=segs, proposal_labels=np.zeros(len(segs), np.int64),
-                           proposal_type=np.full(len(segs), -1, np.int64))
+        if test_mode:
+            results.update(proposal_segments=self.sampler.test_proposals(info))
         else:
-            results.update(self._sample_train(info))
-        return self.pipeline(results)
+            results.update(self.sampler.sample(info, self.data_list, self._global_pools,
+                                               self._rng))
+        return results
+
+    def prepare_data(self, idx: int):
+        return self.pipeline(self.video_results(self.get_data_info(idx), self.test_mode))
 
 
 @DATASETS.register_module()
@@ -420,11 +231,15 @@ class SSNDataset(_SSNBase):
         data_prefix: ``dict(video=RAWFRAME_DIR)``; frames are ``RAWFRAME_DIR/<video_id>/``.
         fps: frames per second used to express outputs in seconds (the denormalised
             list writes fps 1; THUMOS14 rawframes are 30 fps).
-        assigner / sampler: thresholds and per-video counts (defaults of spec §5.2).
+        assigner: ``dict(type='SSNProposalAssigner', ...)`` thresholds (spec §5.2 defaults;
+            a dict without ``type`` works too).
+        sampler: ``dict(type='SSNProposalSampler', num_per_video=8, ...)`` (idem).
+        video_centric: overrides the sampler's ``video_centric`` when given.
         reg_normalize_constants: ``[[mean_loc, mean_size], [std_loc, std_size]]``; a dict
             of dataset arguments (e.g. ``dict(ann_file=TRAIN_LIST)``) computes them from that
             training set; None computes them from this file (0.x behaviour, spec §8 #21).
         filter_gt: drop videos without GT (forced when training).
+        seed: seed of the proposal sampling (None: numpy's global RNG).
     """
 
     def __init__(self, ann_file: str, fps: float = 30.0, **kwargs):
@@ -442,10 +257,10 @@ class SSNDataset(_SSNBase):
             if len(v['proposals']) and v['proposals'][:, 3:5].max() <= 1.0 and v['num_frames'] > 1:
                 warnings.warn(f'{self.ann_file}: video {v["video_id"]}: proposal boundaries are '
                               'fractions; use the denormalised list (frames)')
-            infos.append(build_video_info(
-                v['video_id'], v['num_frames'], v['gts'], v['proposals'], self.assigner,
-                self.sampler['add_gt_as_proposals'], fps=self.fps,
-                duration_second=v['num_frames'] / self.fps,
+            frames = TimeGrid.from_fps(self.fps, num_frames=v['num_frames'])
+            infos.append(self._assign(
+                v['video_id'], v['num_frames'], v['gts'], v['proposals'], fps=self.fps,
+                duration_second=frames.frame_to_seconds(v['num_frames']),
                 frame_dir=osp.join(frame_root, v['video_id'])))
         return infos
 
@@ -461,26 +276,35 @@ class SSNFeatureDataset(_SSNBase):
             (C, T) float.
         class_names: label names in label order (label = index + 1).
         subset: keep only records whose ``subset`` equals it (None keeps all).
-        proposal_file: optional TAG list in frames; else sliding windows of
-            ``window_frames`` (frames) with stride ``window_stride`` × length.
+        proposal_file: optional TAG list in frames; else the ``proposal_generator``.
+        proposal_generator: ``dict(type='SSNSlidingWindowProposals', window_frames=...,
+            stride_ratio=...)``; None builds it from ``window_frames`` (frames) and
+            ``window_stride`` (share of the window length).
         ignore_labels: GT labels skipped (THUMOS14's ``Ambiguous``).
+        assigner, sampler, video_centric, reg_normalize_constants, filter_gt, seed: as
+            :class:`SSNDataset`.
     """
 
     def __init__(self, ann_file: str, class_names: Sequence[str] = THUMOS14_CLASSES,
                  subset: Optional[str] = None, proposal_file: Optional[str] = None,
                  window_frames: Sequence[int] = (16, 32, 64, 128, 256, 512),
-                 window_stride: float = 0.25, feature_ext: str = '.npy',
-                 ignore_labels: Sequence[str] = ('Ambiguous', ), **kwargs):
+                 window_stride: float = 0.25, proposal_generator: Optional[dict] = None,
+                 feature_ext: str = '.npy', ignore_labels: Sequence[str] = ('Ambiguous', ),
+                 **kwargs):
         self.class_names = tuple(class_names)
         self.ignore_labels = tuple(ignore_labels)
         self.subset = subset
         self.proposal_file = proposal_file
-        self.window_frames = tuple(window_frames)
-        self.window_stride = float(window_stride)
+        if proposal_generator is None:
+            proposal_generator = dict(type='SSNSlidingWindowProposals',
+                                      window_frames=tuple(window_frames),
+                                      stride_ratio=float(window_stride))
+        self.proposal_generator = _build_task(proposal_generator)
         self.feature_ext = feature_ext
         self._own_kwargs = dict(class_names=class_names, subset=subset,
                                 proposal_file=proposal_file, window_frames=window_frames,
-                                window_stride=window_stride, feature_ext=feature_ext,
+                                window_stride=window_stride,
+                                proposal_generator=proposal_generator, feature_ext=feature_ext,
                                 ignore_labels=ignore_labels)
         super().__init__(ann_file=ann_file, **kwargs)
 
@@ -491,6 +315,23 @@ class SSNFeatureDataset(_SSNBase):
                              f'not one of the {len(self.class_names)} class_names')
         return self.class_names.index(name) + 1
 
+    def video_proposals(self, video_id: str, num_frames: int, gt_rows: np.ndarray,
+                        listed: Optional[Dict[str, dict]] = None) -> np.ndarray:
+        """Proposal rows of a video: its rows of ``proposal_file`` when listed, else the
+        ``proposal_generator``'s sliding windows."""
+        if listed is None:
+            listed = self._listed_proposals()
+        if video_id in listed:
+            return listed[video_id]['proposals']
+        return self.proposal_generator(num_frames, gt_rows)
+
+    def _listed_proposals(self) -> Dict[str, dict]:
+        if self.proposal_file is None:
+            return {}
+        if getattr(self, '_listed', None) is None:
+            self._listed = {v['video_id']: v for v in parse_proposal_list(self.proposal_file)}
+        return self._listed
+
     def load_video_infos(self) -> List[dict]:
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{self.ann_file}: annotation file not found')
@@ -498,9 +339,7 @@ class SSNFeatureDataset(_SSNBase):
             data = json.load(f)
         if 'database' in data:
             data = data['database']
-        listed: Dict[str, dict] = {}
-        if self.proposal_file is not None:
-            listed = {v['video_id']: v for v in parse_proposal_list(self.proposal_file)}
+        listed = self._listed_proposals()
         root = self.data_prefix.get('video', '')
         infos = []
         for vid, rec in data.items():
@@ -509,24 +348,40 @@ class SSNFeatureDataset(_SSNBase):
             for key in ('duration_second', 'fps', 'annotations'):
                 if key not in rec:
                     raise KeyError(f'{self.ann_file}: video {vid}: missing field "{key}"')
-            fps = float(rec['fps'])
-            num_frames = int(rec.get('duration_frame', round(float(rec['duration_second']) * fps)))
+            try:  # frames of the video: duration_frame, else round(duration_second * fps)
+                frames = TimeGrid.from_fps(rec['fps'], num_frames=rec.get('duration_frame'),
+                                           duration_s=float(rec['duration_second']))
+            except ValueError as e:
+                raise ValueError(f'{self.ann_file}: video {vid}: {e}') from None
+            num_frames = frames.num_steps
             gt_rows = []
             for i, ann in enumerate(rec['annotations']):
                 if ann.get('class', ann.get('label')) in self.ignore_labels:
                     continue
                 s, e = (float(x) for x in ann['segment'])
-                gt_rows.append([self._label(vid, i, ann), round(s * fps), round(e * fps)])
+                gt_rows.append([self._label(vid, i, ann), round(frames.seconds_to_frame(s)),
+                                round(frames.seconds_to_frame(e))])
             gt_rows = np.asarray(gt_rows, np.float64).reshape(-1, 3)
-            if vid in listed:
-                prop_rows = listed[vid]['proposals']
-            else:
-                keep, gseg, _ = make_instances(gt_rows[:, 1:3], num_frames)
-                prop_rows = sliding_window_proposals(num_frames, gseg, gt_rows[keep, 0],
-                                                     self.window_frames, self.window_stride)
-            infos.append(build_video_info(
-                vid, num_frames, gt_rows, prop_rows, self.assigner,
-                self.sampler['add_gt_as_proposals'], fps=fps,
+            prop_rows = self.video_proposals(vid, num_frames, gt_rows, listed)
+            infos.append(self._assign(
+                vid, num_frames, gt_rows, prop_rows, fps=frames.fps,
                 duration_second=float(rec['duration_second']),
                 feature_path=osp.join(root, vid + self.feature_ext)))
         return infos
+
+
+#: names that moved to ``mmloc.models.task_modules`` (model logic), importable from here
+#: for old code (a DeprecationWarning tells where they live now).
+_MOVED = {name: 'mmloc.models.task_modules' for name in (
+    'FOREGROUND', 'INCOMPLETE', 'BACKGROUND', 'make_instances', 'assign_proposal_types',
+    'regression_targets', 'build_video_info', 'regression_constants', 'sampling_counts',
+    'sample_video_proposals', 'sliding_window_proposals')}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+        warnings.warn(f'mmloc.datasets.ssn_dataset.{name} moved to {_MOVED[name]}.{name}',
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

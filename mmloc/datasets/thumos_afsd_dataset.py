@@ -11,8 +11,11 @@ Files (``thumos_annotations/`` of AFSD, or our synthetic generator's copy):
 * RGB + flow fusion (``modalities=('rgb', 'flow')``): ``<data_prefix.rgb>/<video>.npy`` and
   ``<data_prefix.flow>/<video>.npy``, read together by ``LoadAFSDFrames(modalities=...)``.
 
-Training (``test_mode=False``): one item per kept window (``split_training_windows``).
-Test: one item per video; the model slides its own windows and merges them (spec §1.6, §5.2).
+Training (``test_mode=False``): one item per kept window (``split_training_windows``), with
+``window_gts`` (n, 3) ``[s, e, label]`` in frames of the window (``AFSDBoundaryLabels`` turns
+them into the targets). Test: one item per video with ``gt_segments`` (G, 2) seconds,
+``gt_labels`` (G,) 0-based and ``annotations``; the model slides its own windows and merges
+them (spec §1.6, §5.2).
 """
 from __future__ import annotations
 
@@ -169,11 +172,12 @@ class ThumosAFSDDataset(BaseDataset):
                          for m in self.modalities}
                 common.update(frame_paths=paths, frame_path=paths[self.modalities[0]])
             if self.test_mode:
-                # ``annotations`` (seconds, class names) is what DetectionMetric reads.
+                # ``annotations`` (seconds, class names) is what DetectionMetric reads;
+                # ``gt_segments`` / ``gt_labels`` (seconds, 0-based class ids) the data sample.
                 annotations = [dict(segment=[float(a), float(b)], label=classes[int(c) - 1])
                                for (a, b), c in zip(anno['seconds'], anno['frames'][:, 2])]
-                data_list.append(dict(common, gt_segments_s=anno['seconds'].astype(np.float32),
-                                      gt_labels=anno['frames'][:, 2].astype(np.int64),
+                data_list.append(dict(common, gt_segments=anno['seconds'].astype(np.float32),
+                                      gt_labels=anno['frames'][:, 2].astype(np.int64) - 1,
                                       annotations=annotations))
                 continue
             if len(anno['frames']) == 0:

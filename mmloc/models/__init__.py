@@ -3,6 +3,7 @@ from importlib import import_module
 from .layers import *  # noqa: F401,F403
 from .localizers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
 
 # `.utils` star-exports BMN/BSN's function `post_processing`, which would shadow the subpackage

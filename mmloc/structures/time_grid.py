@@ -120,6 +120,26 @@ class TimeGrid:
                    duration_s=float(duration_s))
 
     @classmethod
+    def from_fps(cls, fps: float, num_frames: Optional[int] = None,
+                 duration_s: Optional[float] = None) -> 'TimeGrid':
+        """One grid position per frame of a ``fps`` stream: index ``g`` is frame ``g`` and
+        ``t = g / fps`` (SSN's frame boundaries of annotations in seconds, AFSD's resampled
+        frames; ``cropped(offset, L)`` gives a window's grid, ``t = (g + offset) / fps``).
+
+        ``num_frames`` defaults to ``round(duration_s * fps)`` (Python rounding: the frame
+        count of an annotation without ``duration_frame``). ``duration_s``, when given, is
+        the normalised span and the clipping bound; otherwise the span is ``num_frames / fps``.
+        """
+        fps = float(fps)
+        if num_frames is None:
+            if duration_s is None:
+                raise ValueError('TimeGrid.from_fps: give num_frames or duration_s')
+            num_frames = round(float(duration_s) * fps)
+        span = None if duration_s is None else float(duration_s)
+        return cls(num_steps=int(num_frames), fps=fps, stride_frames=1.0, offset_frames=0.0,
+                   span_s=span, output_span_s=span, duration_s=span)
+
+    @classmethod
     def from_metainfo(cls, meta: dict, num_steps: int, feature_extraction_interval: int = 16
                       ) -> 'TimeGrid':
         """The grid of a data sample: its ``time_grid`` when the pipeline set one, else the

@@ -24,7 +24,7 @@ from typing import Dict
 import numpy as np
 from PIL import Image
 
-from mmloc.datasets.ssn_dataset import sliding_window_proposals
+from mmloc.models.task_modules import sliding_window_proposals
 from mmloc.utils.io import atomic_open, atomic_save_npy, atomic_write_json
 
 from ._segment_layout import place_segments, snippet_coverage

@@ -6,6 +6,7 @@ import torch
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
                                          decode_window, merge_video_detections)
 from mmloc.models.post_processing.nms import afsd_soft_nms
+from mmloc.structures import TimeGrid
 
 
 def test_soft_nms_golden():
@@ -52,8 +53,8 @@ def test_fusion_averages_raw_outputs():
 def test_collect_detections_seconds_and_threshold():
     segs = np.array([[0., 10.], [5., 20.]])
     scores = np.array([[0.9, 0.005, 0.05], [0.1, 0.5, 0.011]])
-    s, sc, lab = collect_detections(segs, scores, offset_frames=128, sample_fps=10.0,
-                                    conf_thresh=0.01)
+    window = TimeGrid.from_fps(10.0, num_frames=512).cropped(128, 256)  # frames 128 .. 383
+    s, sc, lab = collect_detections(segs, scores, window, conf_thresh=0.01)
     order = np.lexsort((lab, sc))
     np.testing.assert_allclose(sorted(sc), [0.011, 0.05, 0.5])
     got = {(round(a, 6), round(b, 6), int(label)) for (a, b), label in zip(s, lab)}

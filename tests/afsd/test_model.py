@@ -153,3 +153,42 @@ def test_i3d_checkpoint_loads_strictly(tmp_path):
         InceptionI3d(in_channels=3, pretrained=str(good))  # flow weights into an RGB net
     with pytest.raises(FileNotFoundError, match='never downloads'):
         InceptionI3d(pretrained='https://example.com/rgb_imagenet.pt')
+
+
+def test_registered_parts_and_config_forms():
+    """backbone/neck/head as registered parts; the flat AFSDNet arguments still build the
+    same network, and the top-level loss weights still reach AFSDLoss."""
+    from mmloc.models.afsd import AFSDFramePyramid, AFSDHead
+    from mmloc.models.losses import AFSDLoss
+    torch.manual_seed(0)
+    flat = tiny_model().net
+    torch.manual_seed(0)
+    parts = tiny_model(net=dict(
+        type='AFSDNet', num_classes=3, clip_length=L, crop_size=32, width=32, num_levels=4,
+        gn_groups=8, freeze_bn=False,
+        backbone=dict(type='TinyVideoBackbone', c4_channels=16, c5_channels=32, base_channels=8),
+        neck=dict(type='AFSDFramePyramid'), head=dict(type='AFSDHead'))).net
+    assert isinstance(parts.neck, AFSDFramePyramid) and isinstance(parts.head, AFSDHead)
+    assert parts.neck.c4_spatial == 2 and parts.head.level_lengths == [8, 4, 2, 1]
+    a, b = flat.state_dict(), parts.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert any(k.startswith('head.loc_tower.') for k in a)
+    model = tiny_model(loss=dict(type='AFSDLoss', lw=2.0, piou=0.3), piou=0.1)
+    assert isinstance(model.loss_module, AFSDLoss)
+    assert (model.loss_module.lw, model.loss_module.piou, model.loss_module.ssl) == (2.0, 0.1, 0.1)
+    assert not list(model.loss_module.parameters())  # no state: checkpoints unchanged
+
+
+def test_pre_split_checkpoint_keys_are_upgraded():
+    from mmloc.models.afsd import upgrade_afsd_state_dict
+    model = tiny_model()
+    sd = model.state_dict()
+    old = {('net.' + k[len('net.head.'):] if k.startswith('net.head.') else k): v
+           for k, v in sd.items()}
+    assert 'net.loc_tower.0.conv.conv1d.weight' in old
+    fresh = tiny_model()
+    fresh.load_state_dict(dict(old), strict=True)  # the net's load hook renames
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in sd.items())
+    up = upgrade_afsd_state_dict(dict(old), 'net.')
+    assert list(up) == list(sd)  # same keys, same order
+    assert upgrade_afsd_state_dict(dict(sd), 'net.').keys() == sd.keys()  # idempotent

@@ -221,7 +221,9 @@ def test_afsd_detections_from_onnx_outputs_equal_predict(afsd, tmp_path):
     cfg = afsd.test_cfg
     segs, scores = decode_window(*(torch.from_numpy(out[k][0]) for k in (
         'loc', 'conf', 'prop_loc', 'prop_conf', 'center')), afsd.net.priors, afsd.clip_length)
-    window = collect_detections(segs.numpy(), scores.numpy(), 0, 10.0, cfg['conf_thresh'])
+    from mmloc.structures import TimeGrid
+    grid = TimeGrid.from_fps(10.0, num_frames=video.shape[1]).cropped(0, afsd.clip_length)
+    window = collect_detections(segs.numpy(), scores.numpy(), grid, cfg['conf_thresh'])
     got = merge_video_detections([window], afsd.num_classes, cfg['nms_sigma'], cfg['top_k'],
                                  cfg['score_threshold'])
     assert len(ref[0]) > 10 and len(got[0]) == len(ref[0])

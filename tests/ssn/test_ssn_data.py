@@ -1,11 +1,13 @@
-"""SSN data: proposal-list parser, assignment, regression targets, sampling, frame sampling."""
+"""SSN data: proposal-list parser, assignment, regression targets, sampling (task modules of
+the model, called by the datasets), frame sampling."""
 import numpy as np
 import pytest
+import torch
 
-from mmloc.datasets.ssn_dataset import (SSNDataset, assign_proposal_types, build_video_info,
-                                        make_instances, parse_proposal_list,
-                                        regression_constants, regression_targets,
-                                        sample_video_proposals, sampling_counts)
+from mmloc.datasets.ssn_dataset import SSNDataset, SSNFeatureDataset, parse_proposal_list
+from mmloc.models.task_modules import (assign_proposal_types, build_video_info, make_instances,
+                                       regression_constants, regression_targets,
+                                       sample_video_proposals, sampling_counts)
 from mmloc.testing.synthetic_thumos import format_proposal_block
 from mmloc.datasets.transforms.ssn_sampling import (SampleProposalFrames,
                                                     proposal_stage_geometry,
@@ -171,3 +173,93 @@ def test_test_mode_video_without_proposals_gets_whole_video(tmp_path):
     ds = SSNDataset(path, pipeline=[], test_mode=True, reg_normalize_constants=[[0, 0], [1, 1]])
     # 0.x: SSNInstance(0, num_frames - 1)
     np.testing.assert_array_equal(ds[1]['proposal_segments'], [[0, 49]])
+
+
+def test_assigner_and_sampler_config_forms_agree(tmp_path):
+    """Typed task-module configs, the 0.x plain dicts and the defaults build the same data."""
+    from mmloc.models.task_modules import SSNProposalAssigner, SSNProposalSampler
+    path = _list_file(tmp_path, [_video('a'), _video('b', 120)])
+    thresholds = dict(positive_iou_threshold=0.7, incomplete_iou_threshold=0.3)
+    counts = dict(num_per_video=8, incomplete_ratio=6)
+    forms = [dict(), dict(assigner=thresholds, sampler=counts),
+             dict(assigner=dict(type='SSNProposalAssigner', **thresholds),
+                  sampler=dict(type='SSNProposalSampler', **counts))]
+    outs = []
+    for form in forms:
+        ds = SSNDataset(path, pipeline=[], seed=3, **form)
+        assert isinstance(ds.assigner, SSNProposalAssigner)
+        assert isinstance(ds.sampler, SSNProposalSampler) and ds.sampler.counts == (1, 6, 1)
+        outs.append([ds[i % 2] for i in range(6)])
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other):
+            for key in ('proposal_segments', 'proposal_labels', 'proposal_type', 'reg_targets'):
+                np.testing.assert_array_equal(a[key], b[key])
+    # the dataset's video_centric overrides the sampler's
+    ds = SSNDataset(path, pipeline=[], seed=0, video_centric=False,
+                    sampler=dict(type='SSNProposalSampler'))
+    assert ds.sampler.video_centric is False and ds.video_centric is False
+
+
+def test_moved_names_still_import_from_the_dataset_module():
+    import mmloc.datasets.ssn_dataset as old
+    from mmloc.models import task_modules
+    for name in ('make_instances', 'assign_proposal_types', 'regression_targets',
+                 'build_video_info', 'regression_constants', 'sampling_counts',
+                 'sample_video_proposals', 'sliding_window_proposals', 'FOREGROUND'):
+        with pytest.warns(DeprecationWarning, match=f'task_modules.{name}'):
+            assert getattr(old, name) is getattr(task_modules, name)
+    with pytest.raises(AttributeError):
+        old.no_such_name
+
+
+def test_pack_ssn_inputs_is_a_deprecated_alias(tmp_path):
+    from mmloc.datasets.transforms import PackLocalizationInputs
+    from mmloc.datasets.transforms.ssn_formatting import (SSN_META_KEYS, SSN_TEST_KEYS,
+                                                          SSN_TRAIN_KEYS, PackSSNInputs)
+    from mmloc.registry import TRANSFORMS
+    with pytest.warns(DeprecationWarning, match='PackLocalizationInputs'):
+        alias = TRANSFORMS.build(dict(type='PackSSNInputs'))
+    assert isinstance(alias, PackLocalizationInputs) and type(alias) is PackSSNInputs
+    path = _list_file(tmp_path, [_video('a')])
+    for test_mode, keys in ((False, SSN_TRAIN_KEYS), (True, SSN_TEST_KEYS)):
+        ds = SSNDataset(path, test_mode=test_mode, seed=0,
+                        reg_normalize_constants=[[0, 0], [1, 1]],
+                        pipeline=[dict(type='SampleProposalFrames',
+                                       mode='test' if test_mode else 'train', seed=0)])
+        res = ds[0]
+        res['inputs'] = np.zeros((len(res['frame_inds']), 4), np.float32)
+        new = PackLocalizationInputs(keys=keys, meta_keys=SSN_META_KEYS)(dict(res))
+        old = alias(dict(res))
+        assert set(old['data_samples'].proposals.keys()) == set(
+            new['data_samples'].proposals.keys()) == {
+                dict(proposal_labels='labels', proposal_type='types', reg_targets='reg_targets',
+                     proposal_scale_factor='scale_factors', relative_proposals='segments',
+                     proposal_ticks='ticks')[k] for k in keys}
+        for key in new['data_samples'].proposals.keys():
+            assert torch.equal(old['data_samples'].proposals[key],
+                               new['data_samples'].proposals[key])
+        meta = new['data_samples'].metainfo
+        assert meta['annotations'] == old['data_samples'].metainfo['annotations']
+        assert meta['video_name'] == 'a' and meta['annotations'][0]['label'] == 1
+        # GT seconds: frame / total_frames * duration (fps 30 -> duration 100 / 30)
+        assert meta['annotations'][0]['segment'] == [10 / 100 * (100 / 30), 30 / 100 * (100 / 30)]
+
+
+def test_feature_dataset_proposal_generator_forms(tmp_path):
+    import json
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps({'v1': dict(duration_second=10.0, fps=30.0, annotations=[
+        dict(segment=[1.0, 3.0], label='BaseballPitch'), dict(segment=[5.0, 8.5],
+                                                              label='Billiards')])}))
+    kw = dict(pipeline=[], test_mode=True, reg_normalize_constants=[[0, 0], [1, 1]])
+    a = SSNFeatureDataset(str(ann), window_frames=(32, 64), window_stride=0.5, **kw)
+    b = SSNFeatureDataset(str(ann), proposal_generator=dict(
+        type='SSNSlidingWindowProposals', window_frames=(32, 64), stride_ratio=0.5), **kw)
+    info_a, info_b = a.get_data_info(0), b.get_data_info(0)
+    np.testing.assert_array_equal(info_a['proposal_segments'], info_b['proposal_segments'])
+    assert info_a['num_frames'] == 300  # round(10.0 * 30)
+    np.testing.assert_array_equal(info_a['gt_segments'], [[30, 90], [150, 255]])
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps({'v0': dict(duration_second=0.0, fps=30.0, annotations=[])}))
+    with pytest.raises(ValueError, match='bad.json: video v0'):
+        SSNFeatureDataset(str(bad), **kw)

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from mmloc.datasets.ssn_dataset import SSNFeatureDataset
-from mmloc.datasets.transforms.ssn_formatting import PackSSNInputs
 from mmloc.models.post_processing.nms import hard_nms
 from mmloc.models.ssn.postprocess import apply_regression, combined_scores, ssn_detections
+from mmloc.registry import TRANSFORMS
 
 THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 
@@ -80,18 +80,29 @@ def _loop_map(gt, preds, num_classes, thresholds):
 
 @pytest.fixture(scope='module')
 def thumos_samples(shared_data):
-    """Real THUMOS14 test annotations through SSNFeatureDataset + PackSSNInputs."""
+    """Real THUMOS14 test annotations through SSNFeatureDataset + the configs' test pack."""
     ann = shared_data / 'thumos14' / 'rtd' / 'thumos14_anno_action.json'
     ds = SSNFeatureDataset(str(ann), subset='test', test_mode=True,
                            pipeline=[dict(type='SampleProposalFrames', mode='test')],
                            window_frames=(64, 256), reg_normalize_constants=[[0, 0], [1, 1]])
-    pack = PackSSNInputs()
+    pack = TRANSFORMS.build(_test_pack())
     samples = []
     for i in range(len(ds)):
         res = ds[i]
         res['inputs'] = np.zeros((1, 1), np.float32)
         samples.append(pack(res)['data_samples'])
     return samples
+
+
+def _test_pack():
+    from pathlib import Path
+
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(Path(__file__).resolve().parents[2] / 'configs' / 'localization' /
+                              'ssn' / 'ssn_feature_thumos14_test.py'))
+    pack = cfg.test_dataloader.dataset.pipeline[-1].to_dict()
+    assert pack['type'] == 'PackLocalizationInputs'
+    return pack
 
 
 def _evaluate(samples, jitter, seed=0):

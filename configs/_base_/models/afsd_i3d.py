@@ -4,11 +4,15 @@
 clip_length = 256
 model = dict(
     type='AFSD',
+    # backbone -> neck (pyramid) -> head (coarse + refinement); AFSDNet fills the parts'
+    # widths (width, num_levels, gn_groups, num_classes, clip_length, crop-fixed kernels).
     net=dict(type='AFSDNet', num_classes=21, clip_length=clip_length, crop_size=96, width=512,
              num_levels=6, gn_groups=32, freeze_bn=True,
              # pretrained: a LOCAL pytorch-i3d Kinetics checkpoint, loaded strictly.
              backbone=dict(type='InceptionI3d', in_channels=3,
-                           pretrained='models/i3d_models/rgb_imagenet.pt')),
-    lw=10.0, cw=1.0, piou=0.5, ssl=0.1,
+                           pretrained='models/i3d_models/rgb_imagenet.pt'),
+             neck=dict(type='AFSDFramePyramid'),
+             head=dict(type='AFSDHead')),
+    loss=dict(type='AFSDLoss', lw=10.0, cw=1.0, piou=0.5, ssl=0.1),
     test_cfg=dict(clip_stride=128, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
                   score_threshold=0.001, pad_value=0.0, batch_size=4))

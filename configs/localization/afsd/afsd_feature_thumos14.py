@@ -12,9 +12,21 @@ _train_files = dict(video_info_file=f'{data_root}/{_ann}/val_video_info.csv',
                     data_prefix=dict(frames=f'{data_root}/features'))
 _test_files = dict(_train_files, video_info_file=f'{data_root}/{_ann}/test_video_info.csv',
                    ann_file=f'{data_root}/{_ann}/test_Annotation_ours.csv')
-train_pipeline = [dict(type='LoadAFSDFrames'), dict(type='AFSDBoundaryLabels'),
-                  dict(type='PackAFSDInputs')]
-test_pipeline = [dict(type='LoadAFSDFrames'), dict(type='PackAFSDInputs')]
+train_pipeline = [
+    dict(type='LoadAFSDFrames'),
+    dict(type='AFSDBoundaryLabels'),
+    dict(type='PackLocalizationInputs',
+         keys=('gt_segments', 'gt_labels', 'start_labels', 'end_labels', 'ssl_imgs',
+               'ssl_segments'),
+         meta_keys=('video_name', 'offset', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type')),
+]
+test_pipeline = [
+    dict(type='LoadAFSDFrames'),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'),
+         meta_keys=('video_name', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type', 'annotations')),
+]
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True), drop_last=True,

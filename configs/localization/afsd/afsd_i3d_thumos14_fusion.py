@@ -16,13 +16,16 @@ model = dict(
     net=dict(backbone=dict(in_channels=3, pretrained=None)),
     fusion_net=dict(type='AFSDNet', num_classes=21, clip_length=256, crop_size=96, width=512,
                     num_levels=6, gn_groups=32, freeze_bn=True,
-                    backbone=dict(type='InceptionI3d', in_channels=2, pretrained=None)),
+                    backbone=dict(type='InceptionI3d', in_channels=2, pretrained=None),
+                    neck=dict(type='AFSDFramePyramid'), head=dict(type='AFSDHead')),
     fusion_channels=3)
 
 test_pipeline = [
     dict(type='LoadAFSDFrames', modalities=modalities),   # (T, 112, 112, 3 + 2) uint8
     dict(type='AFSDCenterCrop', size=96),
-    dict(type='PackAFSDInputs'),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'),
+         meta_keys=('video_name', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type', 'annotations')),
 ]
 val_dataloader = dict(dataset=dict(
     modalities=modalities, pipeline=test_pipeline,

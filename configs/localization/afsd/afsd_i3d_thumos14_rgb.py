@@ -22,12 +22,18 @@ train_pipeline = [
     dict(type='AFSDRandomFlip', p=0.5),
     dict(type='AFSDBoundaryLabels'),
     dict(type='AFSDContrastiveClip'),
-    dict(type='PackAFSDInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('gt_segments', 'gt_labels', 'start_labels', 'end_labels', 'ssl_imgs',
+               'ssl_segments'),
+         meta_keys=('video_name', 'offset', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type')),
 ]
 test_pipeline = [
     dict(type='LoadAFSDFrames'),
     dict(type='AFSDCenterCrop', size=crop),   # offset 8
-    dict(type='PackAFSDInputs'),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'),
+         meta_keys=('video_name', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type', 'annotations')),
 ]
 train_dataloader = dict(
     batch_size=1, num_workers=4, persistent_workers=True,

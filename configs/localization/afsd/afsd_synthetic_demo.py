@@ -20,8 +20,9 @@ model = dict(
     net=dict(type='AFSDNet', num_classes=3, clip_length=clip_length, crop_size=crop, width=32,
              num_levels=4, gn_groups=8, freeze_bn=False,
              backbone=dict(type='TinyVideoBackbone', in_channels=3, c4_channels=32,
-                           c5_channels=64, base_channels=16)),
-    lw=10.0, cw=1.0, piou=0.5, ssl=0.1,
+                           c5_channels=64, base_channels=16),
+             neck=dict(type='AFSDFramePyramid'), head=dict(type='AFSDHead')),
+    loss=dict(type='AFSDLoss', lw=10.0, cw=1.0, piou=0.5, ssl=0.1),
     test_cfg=dict(clip_stride=16, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
                   score_threshold=0.001, pad_value=0.0, batch_size=8))
 
@@ -38,12 +39,18 @@ train_pipeline = [
     dict(type='AFSDRandomFlip', p=0.5),
     dict(type='AFSDBoundaryLabels'),
     dict(type='AFSDContrastiveClip'),
-    dict(type='PackAFSDInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('gt_segments', 'gt_labels', 'start_labels', 'end_labels', 'ssl_imgs',
+               'ssl_segments'),
+         meta_keys=('video_name', 'offset', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type')),
 ]
 test_pipeline = [
     dict(type='LoadAFSDFrames'),
     dict(type='AFSDCenterCrop', size=crop),
-    dict(type='PackAFSDInputs'),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'),
+         meta_keys=('video_name', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type', 'annotations')),
 ]
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,

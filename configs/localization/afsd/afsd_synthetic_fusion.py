@@ -14,13 +14,16 @@ model = dict(
     fusion_net=dict(type='AFSDNet', num_classes=3, clip_length=32, crop_size=32, width=32,
                     num_levels=4, gn_groups=8, freeze_bn=False,
                     backbone=dict(type='TinyVideoBackbone', in_channels=2, c4_channels=32,
-                                  c5_channels=64, base_channels=16)),
+                                  c5_channels=64, base_channels=16),
+                    neck=dict(type='AFSDFramePyramid'), head=dict(type='AFSDHead')),
     fusion_channels=3)
 
 test_pipeline = [
     dict(type='LoadAFSDFrames', modalities=modalities),   # (T, 40, 40, 3 + 2) uint8
     dict(type='AFSDCenterCrop', size=32),
-    dict(type='PackAFSDInputs'),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'),
+         meta_keys=('video_name', 'sample_fps', 'sample_count', 'clip_length',
+                    'feature_stride', 'input_type', 'annotations')),
 ]
 val_dataloader = dict(dataset=dict(
     modalities=modalities, pipeline=test_pipeline,

@@ -24,18 +24,30 @@ snippet_frames = 4  # frames per feature snippet (test frames are sampled at thi
 model = dict(backbone=dict(in_channels=2048, hidden=(512, )),
              cls_head=dict(in_channels=512, num_classes=20))
 
+# model logic the dataset runs (mmloc/models/task_modules): proposals when no proposal_file
+# is given, their assignment and the per-video sampling (spec §5.2 defaults)
+proposal_generator = dict(type='SSNSlidingWindowProposals', window_frames=window_frames,
+                          stride_ratio=window_stride)
 _dataset = dict(type='SSNFeatureDataset', ann_file=ann_file, class_names=classes,
-                data_prefix=dict(video=data_root), window_frames=window_frames,
-                window_stride=window_stride, proposal_file=None)
+                data_prefix=dict(video=data_root), proposal_generator=proposal_generator,
+                proposal_file=None, assigner=dict(type='SSNProposalAssigner'),
+                sampler=dict(type='SSNProposalSampler'))
+# what the data samples carry (see mmloc/datasets/transforms/ssn_formatting.py)
+ssn_meta_keys = ('video_id', 'video_name', 'total_frames', 'fps', 'duration_second',
+                 'reg_norm_consts', 'annotations')
 train_pipeline = [
     dict(type='SampleProposalFrames', mode='train'),
     dict(type='SSNLoadFeatures'),
-    dict(type='PackSSNInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('proposal_labels', 'proposal_type', 'reg_targets', 'proposal_scale_factor'),
+         meta_keys=ssn_meta_keys),
 ]
 test_pipeline = [
     dict(type='SampleProposalFrames', mode='test', test_interval=snippet_frames),
     dict(type='SSNLoadFeatures'),
-    dict(type='PackSSNInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('relative_proposals', 'proposal_ticks', 'proposal_scale_factor'),
+         meta_keys=ssn_meta_keys),
 ]
 train_dataloader = dict(
     batch_size=8, num_workers=4, persistent_workers=True,

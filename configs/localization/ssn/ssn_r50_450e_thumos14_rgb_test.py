@@ -13,12 +13,17 @@ thumos14_classes = [
     'TennisSwing', 'ThrowDiscus', 'VolleyballSpiking'
 ]
 
+# what the data samples carry (see mmloc/datasets/transforms/ssn_formatting.py)
+ssn_meta_keys = ('video_id', 'video_name', 'total_frames', 'fps', 'duration_second',
+                 'reg_norm_consts', 'annotations')
 test_pipeline = [
     dict(type='SampleProposalFrames', aug_ratio=(0.5, 0.5), clip_len=1, frame_interval=1,
          test_interval=6, mode='test'),
     dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', scale=(340, 256), crop_size=224,
          mean=(104, 117, 128), std=(1, 1, 1)),
-    dict(type='PackSSNInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('relative_proposals', 'proposal_ticks', 'proposal_scale_factor'),
+         meta_keys=ssn_meta_keys),
 ]
 test_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=False,

@@ -7,12 +7,17 @@ _base_ = ['../../_base_/models/ssn_r50.py', '../../_base_/default_runtime.py']
 data_root = 'data/thumos14/rawframes/'
 ann_file_train = 'data/thumos14/proposals/thumos14_tag_val_proposal_list.txt'
 
+# what the data samples carry (see mmloc/datasets/transforms/ssn_formatting.py)
+ssn_meta_keys = ('video_id', 'video_name', 'total_frames', 'fps', 'duration_second',
+                 'reg_norm_consts', 'annotations')
 train_pipeline = [
     dict(type='SampleProposalFrames', body_segments=5, aug_segments=(2, 2),
          aug_ratio=(0.5, 0.5), clip_len=1, frame_interval=1, mode='train'),
     dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', scale=(340, 256), crop_size=224,
          mean=(104, 117, 128), std=(1, 1, 1)),
-    dict(type='PackSSNInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('proposal_labels', 'proposal_type', 'reg_targets', 'proposal_scale_factor'),
+         meta_keys=ssn_meta_keys),
 ]
 train_dataloader = dict(
     batch_size=1, num_workers=8, persistent_workers=True,
@@ -20,11 +25,12 @@ train_dataloader = dict(
     dataset=dict(
         type='SSNDataset', ann_file=ann_file_train, data_prefix=dict(video=data_root + 'val'),
         pipeline=train_pipeline, fps=30.0, filter_gt=True, video_centric=True,
-        assigner=dict(positive_iou_threshold=0.7, background_iou_threshold=0.01,
-                      incomplete_iou_threshold=0.3, background_coverage_threshold=0.02,
-                      incomplete_overlap_threshold=0.01),
-        sampler=dict(num_per_video=8, positive_ratio=1, background_ratio=1,
-                     incomplete_ratio=6, add_gt_as_proposals=True),
+        # proposal assignment and sampling: task modules of the model (spec §5.2)
+        assigner=dict(type='SSNProposalAssigner', positive_iou_threshold=0.7,
+                      background_iou_threshold=0.01, incomplete_iou_threshold=0.3,
+                      background_coverage_threshold=0.02, incomplete_overlap_threshold=0.01),
+        sampler=dict(type='SSNProposalSampler', num_per_video=8, positive_ratio=1,
+                     background_ratio=1, incomplete_ratio=6, add_gt_as_proposals=True),
         aug_ratio=(0.5, 0.5)))
 
 max_epochs = 450

@@ -7,7 +7,7 @@ test_dataloader = dict(
     dataset=dict(
         type='SSNFeatureDataset', class_names={{_base_.classes}},
         data_prefix=dict(video='data/synthetic_thumos/features'),
-        window_frames={{_base_.window_frames}}, window_stride={{_base_.window_stride}},
+        proposal_generator={{_base_.proposal_generator}},
         ann_file='data/synthetic_thumos/thumos_anno_val.json', test_mode=True,
         pipeline={{_base_.test_pipeline}},
         reg_normalize_constants=dict(ann_file='data/synthetic_thumos/thumos_anno_train.json')))

@@ -18,17 +18,26 @@ model = dict(
     cls_head=dict(in_channels=128, num_classes=len(classes)),
     dropout_ratio=0.5)
 
+proposal_generator = dict(type='SSNSlidingWindowProposals', window_frames=window_frames,
+                          stride_ratio=window_stride)
 _dataset = dict(type='SSNFeatureDataset', class_names=classes, data_prefix=dict(
-    video=f'{data_dir}/features'), window_frames=window_frames, window_stride=window_stride)
+    video=f'{data_dir}/features'), proposal_generator=proposal_generator)
+# what the data samples carry (see mmloc/datasets/transforms/ssn_formatting.py)
+ssn_meta_keys = ('video_id', 'video_name', 'total_frames', 'fps', 'duration_second',
+                 'reg_norm_consts', 'annotations')
 train_pipeline = [
     dict(type='SampleProposalFrames', mode='train'),
     dict(type='SSNLoadFeatures'),
-    dict(type='PackSSNInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('proposal_labels', 'proposal_type', 'reg_targets', 'proposal_scale_factor'),
+         meta_keys=ssn_meta_keys),
 ]
 test_pipeline = [
     dict(type='SampleProposalFrames', mode='test', test_interval=snippet_frames),
     dict(type='SSNLoadFeatures'),
-    dict(type='PackSSNInputs'),
+    dict(type='PackLocalizationInputs',
+         keys=('relative_proposals', 'proposal_ticks', 'proposal_scale_factor'),
+         meta_keys=ssn_meta_keys),
 ]
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,

@@ -1,5 +1,6 @@
 """AFSD per-sample transforms (spec §1.5, §4.7): load a window (or a whole test video),
-crop / flip, boundary labels, contrastive copy, packing.
+crop / flip, window targets and boundary labels, contrastive copy. Packing is
+``PackLocalizationInputs`` (``PackAFSDInputs`` is its deprecated alias).
 
 Frames stay ``uint8 (T, H, W, C)`` until the model normalises them (``x/255·2-1``), so a
 padded training frame (uint8 0) reads -1 as in AFSD; the model pads test windows with 0.0
@@ -8,16 +9,17 @@ after normalising, as AFSD's test script does.
 from __future__ import annotations
 
 import os.path as osp
+import warnings
+from typing import Optional, Sequence
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import InstanceData
 
 from mmloc.registry import TRANSFORMS
-from mmloc.structures import LocalizationDataSample
+from mmloc.structures import Segments, TimeGrid
 
 from .afsd_windows import boundary_labels, contrastive_clip
+from .formatting import PackLocalizationInputs
 
 
 def _open_array(path, vid: str):
@@ -161,18 +163,29 @@ class AFSDRandomFlip(BaseTransform):
 
 @TRANSFORMS.register_module()
 class AFSDBoundaryLabels(BaseTransform):
-    """``start_labels`` / ``end_labels`` (L,) from ``window_gts`` (``boundary_labels``)."""
+    """The training targets of a window, from ``window_gts`` (n, 3) ``[s, e, label]`` frames:
+
+    * ``gt_segments`` (n, 2) float32: the GT normalised by the clip length ``L``, through the
+      window's frame grid (``frame / L``); ``gt_labels`` (n,) int64, 1-based (0 background);
+    * ``start_labels`` / ``end_labels`` (L,) float32 (``boundary_labels``, spec §1.4).
+    """
 
     def transform(self, results: dict) -> dict:
+        gts = np.asarray(results['window_gts'], np.float32).reshape(-1, 3)
+        clip_length = results['clip_length']
+        window = TimeGrid.from_fps(results.get('sample_fps', 10.0), num_frames=clip_length)
+        results['gt_segments'] = Segments(gts[:, :2], 'index').to('normalised', window).numpy()
+        results['gt_labels'] = gts[:, 2].astype(np.int64)
         results['start_labels'], results['end_labels'] = boundary_labels(
-            results['window_gts'], results['clip_length'])
+            results['window_gts'], clip_length)
         return results
 
 
 @TRANSFORMS.register_module()
 class AFSDContrastiveClip(BaseTransform):
-    """Build the boundary-contrastive copy (``ssl_imgs``, ``ssl_segments`` (3,2) frames,
-    ``ssl_flag``) from the cropped window; frames only (features have no frames to move)."""
+    """Build the boundary-contrastive copy from the cropped window (spec §4.7); frames only
+    (features have no frames to move). ``ssl_flag`` says whether a copy was made; only then
+    are ``ssl_imgs`` (time-first frames) and ``ssl_segments`` (3, 2) float32 frames set."""
 
     def transform(self, results: dict) -> dict:
         imgs = None
@@ -181,52 +194,33 @@ class AFSDContrastiveClip(BaseTransform):
             imgs, segs = contrastive_clip(results['imgs'], results['window_gts'],
                                           results['th'], rng)
         results['ssl_flag'] = imgs is not None
-        results['ssl_imgs'] = imgs
-        results['ssl_segments'] = segs if imgs is not None else np.zeros((3, 2))
+        if imgs is not None:
+            results['ssl_imgs'] = imgs
+            results['ssl_segments'] = np.asarray(segs, np.float32)
         return results
 
 
-def _to_input_tensor(imgs: np.ndarray) -> torch.Tensor:
-    """(T,H,W,C) frames -> (C,T,H,W); (T,C) features -> (C,T) float32."""
-    arr = np.ascontiguousarray(imgs)
-    if arr.ndim == 4:
-        return torch.from_numpy(np.ascontiguousarray(arr.transpose(3, 0, 1, 2)))
-    return torch.from_numpy(np.ascontiguousarray(arr.T.astype(np.float32)))
+#: what AFSD's data samples carry (configs/localization/afsd/)
+AFSD_TRAIN_KEYS = ('gt_segments', 'gt_labels', 'start_labels', 'end_labels', 'ssl_imgs',
+                   'ssl_segments')
+AFSD_TEST_KEYS = ('gt_segments', 'gt_labels')
+AFSD_META_KEYS = ('video_name', 'offset', 'sample_fps', 'sample_count', 'clip_length',
+                  'feature_stride', 'input_type', 'annotations')
 
 
 @TRANSFORMS.register_module()
-class PackAFSDInputs(BaseTransform):
-    """Pack ``inputs`` and a ``LocalizationDataSample``.
+class PackAFSDInputs(PackLocalizationInputs):
+    """Deprecated: ``PackLocalizationInputs`` with AFSD's keys and metainfo.
 
-    Training: ``gt_instances.segments`` (G,2) normalised by ``L`` and ``gt_instances.labels``
-    (G,) 1-based; ``start_labels``/``end_labels`` (L,); ``ssl_inputs``/``ssl_segments``/
-    ``ssl_flag`` when present. Test: ``gt_instances.segments`` in **seconds** of the video and
-    ``labels`` 0-based class indices (for the detection metric).
+    Training: ``gt_instances.segments`` (G,2) normalised by ``L`` and ``labels`` (G,) 1-based
+    (written by ``AFSDBoundaryLabels``), ``start_labels``/``end_labels`` (L,), and
+    ``ssl_inputs``/``ssl_segments`` when ``AFSDContrastiveClip`` made a copy. Test:
+    ``gt_instances.segments`` in **seconds** and ``labels`` 0-based (from the dataset).
     """
 
-    def __init__(self, meta_keys=('video_name', 'offset', 'sample_fps', 'sample_count',
-                                  'clip_length', 'feature_stride', 'input_type',
-                                  'annotations')):
-        self.meta_keys = meta_keys
-
-    def transform(self, results: dict) -> dict:
-        sample = LocalizationDataSample()
-        gt = InstanceData()
-        if 'window_gts' in results:
-            gts = np.asarray(results['window_gts'], np.float32).reshape(-1, 3)
-            gt.segments = torch.from_numpy(gts[:, :2] / results['clip_length'])
-            gt.labels = torch.from_numpy(gts[:, 2].astype(np.int64))
-        elif 'gt_segments_s' in results:
-            gt.segments = torch.as_tensor(np.asarray(results['gt_segments_s'], np.float32)
-                                          .reshape(-1, 2))
-            gt.labels = torch.as_tensor(np.asarray(results['gt_labels'], np.int64) - 1)
-        sample.gt_instances = gt
-        for key in ('start_labels', 'end_labels'):
-            if key in results:
-                sample.set_field(torch.from_numpy(np.asarray(results[key], np.float32)), key)
-        if results.get('ssl_flag'):
-            sample.set_field(_to_input_tensor(results['ssl_imgs']), 'ssl_inputs')
-            sample.set_field(torch.from_numpy(np.asarray(results['ssl_segments'], np.float32)),
-                             'ssl_segments')
-        sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
-        return dict(inputs=_to_input_tensor(results['imgs']), data_samples=sample)
+    def __init__(self, meta_keys: Sequence[str] = AFSD_META_KEYS,
+                 keys: Optional[Sequence[str]] = AFSD_TRAIN_KEYS) -> None:
+        warnings.warn('PackAFSDInputs is deprecated: use dict(type=\'PackLocalizationInputs\', '
+                      'keys=..., meta_keys=...) (see configs/localization/afsd/)',
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(keys=keys, meta_keys=meta_keys)

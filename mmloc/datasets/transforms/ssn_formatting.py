@@ -1,54 +1,46 @@
-"""Pack SSN samples into ``{'inputs', 'data_samples'}``.
+"""``PackSSNInputs``: deprecated alias of :class:`PackLocalizationInputs` with SSN's keys.
 
-``data_sample.proposals`` (InstanceData, one row per proposal):
-    train: ``labels`` (P,) 1-based (0 = background), ``types`` (P,) 0/1/2,
-    ``reg_targets`` (P, 2) normalised, ``scale_factors`` (P, 2).
-    test: ``segments`` (P, 2) relative [0, 1], ``ticks`` (P, 4) int, ``scale_factors`` (P, 2).
-metainfo: ``video_id`` (= ``video_name``), ``total_frames``, ``fps``, ``duration_second``,
-    ``reg_norm_consts`` (2, 2), and the ground truth for ``DetectionMetric``:
-    ``annotations`` = ``[{'segment': [start_s, end_s], 'label': class_id}]`` with **0-based**
-    class ids and seconds ``frame / total_frames * duration_second``.
+SSN pipelines end with the one pack transform (see ``configs/localization/ssn/``)::
+
+    train: dict(type='PackLocalizationInputs', keys=SSN_TRAIN_KEYS, meta_keys=SSN_META_KEYS)
+    test:  dict(type='PackLocalizationInputs', keys=SSN_TEST_KEYS, meta_keys=SSN_META_KEYS)
+
+``data_sample.proposals`` (one row per proposal): train ``labels`` (P,) 1-based
+(0 = background), ``types`` (P,) 0/1/2, ``reg_targets`` (P, 2) normalised, ``scale_factors``
+(P, 2); test ``segments`` (P, 2) relative [0, 1], ``ticks`` (P, 4) int64, ``scale_factors``
+(P, 2). Metainfo: ``video_id`` (= ``video_name``), ``total_frames``, ``fps``,
+``duration_second``, ``reg_norm_consts`` (2, 2) and ``annotations`` (the SSN datasets compute
+them in seconds through the video's ``TimeGrid.from_frames``, 0-based class ids).
 """
 from __future__ import annotations
 
-import numpy as np
-import torch
-from mmengine.structures import InstanceData
+import warnings
+from typing import Optional, Sequence
 
 from mmloc.registry import TRANSFORMS
-from mmloc.structures import LocalizationDataSample
+
+from .formatting import PackLocalizationInputs
+
+SSN_TRAIN_KEYS = ('proposal_labels', 'proposal_type', 'reg_targets', 'proposal_scale_factor')
+SSN_TEST_KEYS = ('relative_proposals', 'proposal_ticks', 'proposal_scale_factor')
+SSN_META_KEYS = ('video_id', 'video_name', 'total_frames', 'fps', 'duration_second',
+                 'reg_norm_consts', 'annotations')
+#: the alias packs train and test items alike
+SSN_ALL_KEYS = SSN_TRAIN_KEYS + ('relative_proposals', 'proposal_ticks')
 
 
 @TRANSFORMS.register_module()
-class PackSSNInputs:
-    """Build the SSN data sample (see the module docstring for the fields)."""
+class PackSSNInputs(PackLocalizationInputs):
+    """Deprecated: ``PackLocalizationInputs`` with SSN's train + test keys and metainfo.
 
-    def __call__(self, results: dict) -> dict:
-        inputs = torch.from_numpy(np.ascontiguousarray(results['inputs']))
-        sample = LocalizationDataSample()
-        props = InstanceData()
-        sf = torch.from_numpy(np.asarray(results['proposal_scale_factor'], np.float32))
-        if 'proposal_ticks' in results:
-            props.segments = torch.from_numpy(np.asarray(results['relative_proposals'],
-                                                         np.float32))
-            props.ticks = torch.from_numpy(np.asarray(results['proposal_ticks'], np.int64))
-            props.scale_factors = sf
-        else:
-            props.labels = torch.from_numpy(np.asarray(results['proposal_labels'], np.int64))
-            props.types = torch.from_numpy(np.asarray(results['proposal_type'], np.int64))
-            props.reg_targets = torch.from_numpy(np.asarray(results['reg_targets'], np.float32))
-            props.scale_factors = sf
-        sample.proposals = props
-        n = float(results['total_frames'])
-        duration_s = float(results['duration_second'])
-        gt = np.asarray(results['gt_segments'], np.float64).reshape(-1, 2)
-        labels = np.asarray(results['gt_labels'], np.int64) - 1
-        annotations = [dict(segment=[float(s), float(e)], label=int(c))
-                       for (s, e), c in zip(gt / n * duration_s, labels)]
-        sample.set_metainfo(dict(
-            video_id=results['video_id'], video_name=results['video_id'],
-            total_frames=int(results['total_frames']), fps=float(results['fps']),
-            duration_second=duration_s,
-            reg_norm_consts=np.asarray(results['reg_norm_consts'], np.float32),
-            annotations=annotations))
-        return dict(inputs=inputs, data_samples=sample)
+    Kept so that configs naming it keep working; the train and test keys never occur
+    together (the SSN datasets give test items no sampled labels/types), so one key list
+    serves both.
+    """
+
+    def __init__(self, keys: Optional[Sequence[str]] = SSN_ALL_KEYS,
+                 meta_keys: Sequence[str] = SSN_META_KEYS) -> None:
+        warnings.warn('PackSSNInputs is deprecated: use dict(type=\'PackLocalizationInputs\', '
+                      'keys=..., meta_keys=...) (see configs/localization/ssn/)',
+                      DeprecationWarning, stacklevel=2)
+        super().__init__(keys=keys, meta_keys=meta_keys)

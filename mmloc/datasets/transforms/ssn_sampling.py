@@ -11,6 +11,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from mmloc.registry import TRANSFORMS
+from mmloc.structures import Segments, TimeGrid
 
 
 def stage_offsets(length: int, num_segments: int, mode: str,
@@ -113,14 +114,24 @@ def proposal_test_ticks(relative: np.ndarray, num_ticks: int,
     return ticks, np.nan_to_num(sf).astype(np.float32)
 
 
+def _frame_grid(results: dict, num_frames: int) -> TimeGrid:
+    """The video's frame grid (``results['time_grid']``, set by the SSN datasets), or one
+    built from ``fps`` (frame -> normalised is ``frame / num_frames`` either way)."""
+    grid = results.get('time_grid')
+    if grid is not None and grid.num_steps == num_frames:
+        return grid
+    return TimeGrid.from_fps(results.get('fps') or 1.0, num_frames=num_frames)
+
+
 @TRANSFORMS.register_module()
 class SampleProposalFrames:
     """Sample frames for SSN (MMAction2 0.x ``SampleProposalFrames``).
 
     Reads ``proposal_segments`` (P, 2) frames and ``total_frames``; writes ``frame_inds``
     (1-based). Train/val: 9 frames per proposal (2 + 5 + 2) and ``proposal_scale_factor``
-    (P, 2). Test: frames every ``test_interval``, ``relative_proposals`` (P, 2),
-    ``proposal_ticks`` (P, 4) and ``proposal_scale_factor`` (P, 2).
+    (P, 2). Test: frames every ``test_interval``, ``relative_proposals`` (P, 2) float32
+    (frames -> normalised on the video's frame grid), ``proposal_ticks`` (P, 4) int64 and
+    ``proposal_scale_factor`` (P, 2).
     """
 
     def __init__(self, body_segments: int = 5, aug_segments: Sequence[int] = (2, 2),
@@ -149,10 +160,10 @@ class SampleProposalFrames:
             if len(inds) == 0:
                 raise ValueError(f'video {results.get("video_id")}: {n} frames is too short '
                                  'to sample test frames')
-            rel = segs / float(n)
+            rel = Segments(segs, 'index').to('normalised', _frame_grid(results, n)).numpy()
             ticks, sf = proposal_test_ticks(rel, len(inds), self.aug_ratio)
             results.update(frame_inds=inds, relative_proposals=rel.astype(np.float32),
-                           proposal_ticks=ticks, proposal_scale_factor=sf)
+                           proposal_ticks=ticks.astype(np.int64), proposal_scale_factor=sf)
         else:
             inds, sf = sample_proposal_frames(
                 segs, n, self.mode, self.body_segments, self.aug_segments, self.aug_ratio,

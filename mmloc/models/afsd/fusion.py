@@ -1,5 +1,6 @@
 """RGB + flow fusion checkpoints (spec §5.3): one ``AFSD(fusion_net=...)`` state from two
 single-stream AFSD checkpoints, as AFSD users have them (an RGB ``.pth`` and a flow ``.pth``).
+Checkpoints of the network before its neck/head split are renamed to the current layout.
 
 The fused model keeps the RGB network under ``net.*`` and the flow network under
 ``fusion_net.*``; each single-stream checkpoint holds its network under ``net.*``. Merging is
@@ -17,6 +18,8 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from mmloc.utils.checkpoint import safe_torch_load
+
+from .net import upgrade_afsd_state_dict
 
 STREAM_PREFIX = 'net.'
 FUSION_PREFIX = 'fusion_net.'
@@ -51,6 +54,8 @@ def read_stream_checkpoint(path: str, stream: str) -> Tuple[Dict[str, torch.Tens
     if other:
         raise ValueError(f'{path}: {stream} checkpoint is not a single-stream AFSD checkpoint: '
                          f'{len(other)} tensors outside "{STREAM_PREFIX}*", e.g. {other[:3]}')
+    # checkpoints of the pre-split network (head parameters directly under ``net.``)
+    upgrade_afsd_state_dict(state, STREAM_PREFIX)
     return state, meta if isinstance(meta, dict) else {}
 
 

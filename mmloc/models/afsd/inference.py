@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from mmloc.models.post_processing.nms import afsd_soft_nms
+from mmloc.structures import Segments, TimeGrid
 
 from .targets import decode_refined
 
@@ -48,14 +49,15 @@ def decode_window(loc: torch.Tensor, conf: torch.Tensor, prop_loc: torch.Tensor,
     return segments, scores
 
 
-def collect_detections(segments: np.ndarray, scores: np.ndarray, offset_frames: float,
-                       sample_fps: float, conf_thresh: float = 0.01
-                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def collect_detections(segments: np.ndarray, scores: np.ndarray, window_grid: TimeGrid,
+                       conf_thresh: float = 0.01) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-class candidates of one window, in seconds of the video.
 
     Args:
         segments: (K, 2) window frames. scores: (K, nc), column 0 = background.
-        offset_frames: window start in resampled frames. sample_fps: frames per second.
+        window_grid: the window's frame grid, e.g.
+            ``TimeGrid.from_fps(sample_fps, num_frames).cropped(offset, L)``:
+            seconds ``(frame + offset) / sample_fps``.
         conf_thresh: keep ``score > conf_thresh``.
 
     Returns:
@@ -63,7 +65,7 @@ def collect_detections(segments: np.ndarray, scores: np.ndarray, offset_frames: 
     """
     rows, cols = np.nonzero(scores[:, 1:] > conf_thresh)
     labels = cols + 1
-    segs = (segments[rows] + offset_frames) / sample_fps
+    segs = Segments(segments[rows], 'index').to('second', window_grid).numpy()
     return segs.astype(np.float64), scores[rows, labels].astype(np.float64), labels.astype(np.int64)
 
 

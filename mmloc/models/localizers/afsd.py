@@ -1,9 +1,10 @@
 """AFSD localizer: mmengine wrapper over ``mmloc.models.afsd`` (spec: afsd-spec.md).
 
-``loss``: a batch of training windows. ``predict``: whole videos; the model slides its own
-test windows (stride ``test_cfg.clip_stride``), decodes and collects each, then merges all
-windows of the video and runs AFSD's per-class Gaussian Soft-NMS (spec §5). Predictions are
-in seconds with 0-based class labels (``dataset classes[label]``).
+``loss``: a batch of training windows (``AFSDLoss``). ``predict``: whole videos; the model
+slides its own test windows (``SlidingWindowInference``, stride ``test_cfg.clip_stride``),
+decodes and collects each, then merges all windows of the video and runs AFSD's per-class
+Gaussian Soft-NMS (spec §5). Predictions are in seconds with 0-based class labels
+(``dataset classes[label]``).
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from mmengine.structures import InstanceData
 
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
                                          decode_window, merge_video_detections)
-from mmloc.models.afsd.criterion import afsd_losses, contrastive_loss
+from mmloc.models.task_modules.sliding_window import SlidingWindowInference
 from mmloc.registry import MODELS
-from mmloc.structures.windows import window_offsets
+from mmloc.structures import TimeGrid
 
 DEFAULT_TEST_CFG = dict(clip_stride=128, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
                         score_threshold=0.001, pad_value=0.0, batch_size=4)
@@ -28,28 +29,35 @@ class AFSD(BaseModel):
     """Anchor-free saliency-based detector.
 
     Args:
-        net: ``AFSDNet`` config.
+        net: ``AFSDNet`` config (``backbone`` / ``neck`` / ``head``).
         fusion_net: optional second ``AFSDNet`` (the flow stream); when given, ``predict``
             averages the raw outputs of both nets before decoding (spec §5.3) and ``inputs``
             must carry both modalities (``fusion_channels`` splits them).
         fusion_channels: input channels of ``net`` when fusing (3 for RGB).
-        lw, cw, piou, ssl: loss weights of the spec (§3.4); README values for THUMOS
-            are ``lw=10, cw=1, piou=0.5, ssl=0.1``.
+        loss: ``AFSDLoss`` config (default ``dict(type='AFSDLoss')``: ``lw=10, cw=1,
+            piou=0.5, ssl=0.1``, the authors' README values for THUMOS).
+        lw, cw, piou, ssl, focal_alpha, focal_gamma: loss weights of the spec (§3.4); when
+            given they override those of ``loss`` (configs written before ``AFSDLoss``).
         normalize_frames: map uint8 frames to ``x/255·2-1`` inside the model.
         test_cfg: overrides of ``DEFAULT_TEST_CFG`` (stride, thresholds, Soft-NMS).
     """
 
     def __init__(self, net: dict, fusion_net: Optional[dict] = None, fusion_channels: int = 3,
-                 lw: float = 10.0, cw: float = 1.0, piou: float = 0.5, ssl: float = 0.1,
-                 focal_alpha: float = 0.25, focal_gamma: float = 2.0,
-                 normalize_frames: bool = True, test_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 loss: Optional[dict] = None, lw: Optional[float] = None,
+                 cw: Optional[float] = None, piou: Optional[float] = None,
+                 ssl: Optional[float] = None, focal_alpha: Optional[float] = None,
+                 focal_gamma: Optional[float] = None, normalize_frames: bool = True,
+                 test_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
+                 init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.net = MODELS.build(net)
         self.fusion_net = MODELS.build(fusion_net) if fusion_net is not None else None
         self.fusion_channels = fusion_channels
-        self.lw, self.cw, self.piou, self.ssl = lw, cw, piou, ssl
-        self.focal_alpha, self.focal_gamma = focal_alpha, focal_gamma
+        loss_cfg = dict(dict(type='AFSDLoss'), **(loss or {}))
+        given = dict(lw=lw, cw=cw, piou=piou, ssl=ssl, focal_alpha=focal_alpha,
+                     focal_gamma=focal_gamma)
+        loss_cfg.update({k: v for k, v in given.items() if v is not None})
+        self.loss_module = MODELS.build(loss_cfg)
         self.normalize_frames = normalize_frames
         self.test_cfg = dict(DEFAULT_TEST_CFG, **(test_cfg or {}))
         self.clip_length = self.net.clip_length
@@ -114,22 +122,19 @@ class AFSD(BaseModel):
         x = self._prepare(self._stack(inputs))
         out = self.net(x)
         gt = [ds.gt_instances for ds in data_samples]
-        losses = afsd_losses(
+        losses = self.loss_module(
             out, [g.segments for g in gt], [g.labels for g in gt],
             torch.stack([ds.start_labels for ds in data_samples]).to(x.device),
             torch.stack([ds.end_labels for ds in data_samples]).to(x.device),
-            self.clip_length, lw=self.lw, cw=self.cw, piou=self.piou,
-            focal_alpha=self.focal_alpha, focal_gamma=self.focal_gamma)
+            self.clip_length)
         flagged = [ds for ds in data_samples if 'ssl_inputs' in ds]
-        if self.ssl > 0 and flagged:
+        if self.loss_module.ssl > 0 and flagged:
             # The original runs one batch-1 pass per augmented clip; one batched pass gives the
             # same maps (GroupNorm is per sample, backbone BN frozen) at a fraction of the cost.
             ssl_x = self._prepare(torch.stack([ds.ssl_inputs for ds in flagged]).to(x.device))
             maps = self.net.forward_boundary_maps(ssl_x)
-            terms = [contrastive_loss([m[i:i + 1] for m in maps],
-                                      ds.ssl_segments.to(x.device))
-                     for i, ds in enumerate(flagged)]
-            losses['loss_contrastive'] = self.ssl * torch.stack(terms).mean()
+            losses['loss_contrastive'] = self.loss_module.contrastive(
+                maps, [ds.ssl_segments.to(x.device) for ds in flagged])
         return losses
 
     # ----------------------------------------------------------------- predict
@@ -143,41 +148,42 @@ class AFSD(BaseModel):
                 labels=torch.from_numpy(labels - 1))
         return data_samples
 
-    def predict_video(self, video: torch.Tensor, meta: dict):
-        """Slide, decode, collect, merge, Soft-NMS one video.
+    @torch.no_grad()
+    def collect_windows(self, video: torch.Tensor, meta: dict) -> list:
+        """Slide the test windows over one video, decode and collect each.
 
         Args:
             video: ``(C, T, H, W)`` uint8 frames or ``(C, T_f)`` features of the whole video.
             meta: ``sample_fps`` (10), optional ``feature_stride`` (frames per input step).
 
         Returns:
-            segments (P, 2) seconds, scores (P,), labels (P,) 1-based, score-descending.
+            per window ``(segments_s (D, 2), scores (D,), labels (D,) 1-based)``.
         """
         cfg = self.test_cfg
         step = int(meta.get('feature_stride', 1))
-        fps = float(meta.get('sample_fps', 10.0))
-        length = self.clip_length // step
-        num_steps = video.shape[1]
-        offsets = window_offsets(num_steps * step, self.clip_length, cfg['clip_stride'])
-        offsets = sorted({o - o % step for o in offsets})
-        windows = []
-        for i in range(0, len(offsets), cfg['batch_size']):
-            chunk = offsets[i:i + cfg['batch_size']]
-            clips = []
-            for off in chunk:
-                # Normalise per window: a whole THUMOS video in float32 would take ~0.5 GB.
-                clip = self._prepare(video[:, off // step:off // step + length])
-                if clip.shape[1] < length:  # test pad: after normalisation, with pad_value
-                    pad = clip.new_full((clip.shape[0], length - clip.shape[1]) +
-                                        tuple(clip.shape[2:]), cfg['pad_value'])
-                    clip = torch.cat([clip, pad], dim=1)
-                clips.append(clip)
-            out = self._raw(torch.stack(clips).to(self.net.priors.device))
-            for b, off in enumerate(chunk):
-                segs, scores = decode_window(out['loc'][b], out['conf'][b], out['prop_loc'][b],
-                                             out['prop_conf'][b], out['center'][b],
-                                             out['priors'], self.clip_length)
-                windows.append(collect_detections(segs.cpu().numpy(), scores.cpu().numpy(),
-                                                  off, fps, cfg['conf_thresh']))
-        return merge_video_detections(windows, self.num_classes, cfg['nms_sigma'],
-                                      cfg['top_k'], cfg['score_threshold'])
+        slider = SlidingWindowInference(self.clip_length, cfg['clip_stride'], cfg['batch_size'],
+                                        cfg['pad_value'], step)
+        # frames of the video at sample_fps; a window's grid is cropped at its start
+        frames = TimeGrid.from_fps(float(meta.get('sample_fps', 10.0)),
+                                   num_frames=video.shape[1] * step)
+
+        def collect(out, b, offset):
+            segs, scores = decode_window(out['loc'][b], out['conf'][b], out['prop_loc'][b],
+                                         out['prop_conf'][b], out['center'][b], out['priors'],
+                                         self.clip_length)
+            return collect_detections(segs.cpu().numpy(), scores.cpu().numpy(),
+                                      frames.cropped(offset, self.clip_length),
+                                      cfg['conf_thresh'])
+
+        return slider(video, self._raw, collect, prepare=self._prepare,
+                      device=self.net.priors.device)
+
+    def predict_video(self, video: torch.Tensor, meta: dict):
+        """Slide, decode, collect (:meth:`collect_windows`), merge, Soft-NMS one video.
+
+        Returns:
+            segments (P, 2) seconds, scores (P,), labels (P,) 1-based, score-descending.
+        """
+        cfg = self.test_cfg
+        return merge_video_detections(self.collect_windows(video, meta), self.num_classes,
+                                      cfg['nms_sigma'], cfg['top_k'], cfg['score_threshold'])

@@ -1,8 +1,10 @@
 """SSN localizer (structured segment network, spec §5): a thin module over
 ``mmloc.models.ssn`` (backbone, STPP, head, post-processing) and ``SSNLoss``.
 
-Inputs per sample (from ``PackSSNInputs``): train ``(P * 9, 3, H, W)`` frames or
-``(P * 9, C)`` snippet features; test ``(n, ...)`` frames sampled every ``test_interval``.
+Inputs per sample (packed by ``PackLocalizationInputs`` with the SSN keys of the configs):
+train ``(P * 9, 3, H, W)`` frames or ``(P * 9, C)`` snippet features; test ``(n, ...)`` frames
+sampled every ``test_interval``. Proposal assignment and sampling are task modules of the
+model (``mmloc.models.task_modules``) that the SSN datasets call.
 Predictions: ``pred_instances.segments`` (D, 2) seconds, ``scores`` (D,), ``labels`` (D,)
 0-based class ids, sorted by score.
 """
@@ -18,6 +20,7 @@ from torch import nn
 
 from mmloc.models.ssn.postprocess import ssn_detections
 from mmloc.registry import MODELS
+from mmloc.structures import Segments, TimeGrid
 
 
 @MODELS.register_module()
@@ -104,6 +107,14 @@ class SSN(BaseModel):
             bbox = bbox.cpu().numpy()
         return act.cpu().numpy(), comp.cpu().numpy(), bbox
 
+    @staticmethod
+    def _time_grid(meta: dict) -> TimeGrid:
+        """The video's frame grid: ``time_grid`` of the SSN datasets, else one frame grid
+        over ``duration_second`` (relative -> seconds is ``u * duration_second`` on either)."""
+        if meta.get('time_grid') is not None:
+            return meta['time_grid']
+        return TimeGrid.from_frames(int(meta.get('total_frames', 1)), meta['duration_second'])
+
     def predict(self, inputs, data_samples) -> list:
         frames = inputs if isinstance(inputs, (list, tuple)) else list(inputs)
         for x, sample in zip(frames, data_samples):
@@ -113,8 +124,9 @@ class SSN(BaseModel):
             seg, score, label = ssn_detections(
                 props.segments.cpu().numpy(), act, comp, bbox, self.test_cfg['top_k'],
                 self.test_cfg['nms'], self.test_cfg['use_regression'])
+            seg_s = Segments(seg, 'normalised').to('second', self._time_grid(sample.metainfo))
             pred = InstanceData()
-            pred.segments = torch.from_numpy(seg * sample.metainfo['duration_second']).float()
+            pred.segments = torch.from_numpy(seg_s.numpy()).float()
             pred.scores = torch.from_numpy(score).float()
             pred.labels = torch.from_numpy(label)
             sample.pred_instances = pred
