@@ -75,7 +75,7 @@ def run_worker(args) -> dict:
         starts = rng.uniform(0, 0.7, 3)
         gt = np.stack([starts, np.minimum(starts + rng.uniform(0.05, 0.5, 3), 1.0)], axis=1)
         s = LocalizationDataSample(metainfo=dict(video_name=f'v_bench{i}'))
-        s.gt_instances = InstanceData(gt_bbox=torch.tensor(gt, dtype=torch.float32))
+        s.gt_instances = InstanceData(segments=torch.tensor(gt, dtype=torch.float32))
         samples.append(s)
 
     # Outputs on the same inputs, for the fast-vs-dense difference (before any update).

@@ -21,6 +21,7 @@ from typing import Dict, Optional, Type, Union
 import numpy as np
 
 from mmloc.datasets.transforms.loading import feature_length
+from mmloc.structures import TimeGrid
 
 Source = Union[str, np.ndarray, dict]
 
@@ -111,8 +112,9 @@ class RawInputAdapter:
         """The given duration, else ``L * frames_per_step / fps``."""
         if video.duration_s is not None:
             return float(video.duration_s)
-        if video.fps is not None:
-            return self.num_steps(video) * self.frames_per_step(video) / float(video.fps)
+        if video.fps is not None:   # the seconds the L snippets span
+            return TimeGrid(num_steps=self.num_steps(video), fps=float(video.fps),
+                            stride_frames=self.frames_per_step(video)).span_s
         if required:
             raise ValueError(f'{video.label}: give duration_s, or fps (with frames_per_snippet) '
                              'to map the proposals back to seconds')
@@ -247,7 +249,8 @@ class SSNFeatureRawInput(RawInputAdapter):
         meta = copy.deepcopy(video.meta)
         fps = float(video.fps)
         duration_s = self.duration_s(video)
-        num_frames = int(meta.pop('duration_frame', round(duration_s * fps)))
+        num_frames = int(meta.pop('duration_frame', None) or
+                         TimeGrid.from_fps(fps, duration_s=duration_s).num_steps)
         consts = np.asarray(meta.pop('reg_norm_consts', None)
                             if 'reg_norm_consts' in meta else self.reg_norm_consts())
         gt_rows = np.zeros((0, 3))
@@ -320,7 +323,7 @@ class ThumosAFSDRawInput(RawInputAdapter):
         out = dict(video_name=video.video_name, clip_length=self.dataset.clip_length,
                    feature_stride=stride, fps=sample_fps, sample_fps=sample_fps,
                    count=float(sample_count), sample_count=sample_count,
-                   gt_segments_s=np.zeros((0, 2), np.float32),
+                   gt_segments=np.zeros((0, 2), np.float32),
                    gt_labels=np.zeros(0, np.int64), annotations=[])
         if isinstance(src, dict):
             if all(isinstance(v, np.ndarray) for v in src.values()):

@@ -140,6 +140,15 @@ class TimeGrid:
                    span_s=span, output_span_s=span, duration_s=span)
 
     @classmethod
+    def from_span(cls, span_s: float, num_steps: int = 1) -> 'TimeGrid':
+        """Normalised positions over ``span_s`` seconds (``t = u * span_s`` both ways), for
+        callers that know only that span."""
+        span_s = float(span_s)
+        stride = span_s / num_steps if span_s > 0 else 1.0
+        return cls(num_steps=int(num_steps), fps=1.0, stride_frames=stride, span_s=span_s,
+                   output_span_s=span_s)
+
+    @classmethod
     def from_metainfo(cls, meta: dict, num_steps: int, feature_extraction_interval: int = 16
                       ) -> 'TimeGrid':
         """The grid of a data sample: its ``time_grid`` when the pipeline set one, else the

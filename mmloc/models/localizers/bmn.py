@@ -301,8 +301,7 @@ class BMN(BaseModel):
             rows = bmn_candidates(start[i], end[i], bm[i, 1], bm[i, 0])
             grid = TimeGrid.from_metainfo(sample.metainfo, self.temporal_dim,
                                           self.feature_extraction_interval)
-            duration_s = grid.output_span_s
-            segments, scores = post_processing(rows, duration_s, self.soft_nms_alpha,
+            segments, scores = post_processing(rows, grid, self.soft_nms_alpha,
                                                self.soft_nms_low_threshold,
                                                self.soft_nms_high_threshold,
                                                self.post_process_top_k)

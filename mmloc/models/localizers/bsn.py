@@ -218,9 +218,8 @@ class PEM(BaseModel):
             offset += num
             rows = np.stack(cols + [p, p * cols[2] * cols[3]], axis=1)
             grid = TimeGrid.from_metainfo(sample.metainfo, 1, self.feature_extraction_interval)
-            duration_s = grid.output_span_s
             segments, scores = post_processing(
-                rows, duration_s, self.soft_nms_alpha, self.soft_nms_low_threshold,
+                rows, grid, self.soft_nms_alpha, self.soft_nms_low_threshold,
                 self.soft_nms_high_threshold, self.post_process_top_k)
             sample.pred_instances = InstanceData(
                 segments=torch.as_tensor(np.asarray(segments, dtype=np.float64).reshape(-1, 2)),

@@ -1,15 +1,18 @@
 """BMN/BSN post-processing on arrays (spec §3.7): Soft-NMS, top-k, seconds.
 
 Times inside are normalised to [0, 1] along the feature axis; ``post_processing``
-turns them into seconds with the caller's ``duration_s`` (``output_duration_s``).
+turns them into seconds through the video's ``TimeGrid`` (``output_duration_s``).
 The Soft-NMS is MMAction2's, from the one NMS module
 (:func:`mmloc.models.post_processing.nms.mmaction2_soft_nms`).
 """
 from __future__ import annotations
 
+from typing import Union
+
 import numpy as np
 
 from mmloc.models.post_processing.nms import mmaction2_soft_nms
+from mmloc.structures import Segments, TimeGrid
 
 
 def _as_candidates(proposals, name: str) -> np.ndarray:
@@ -20,7 +23,7 @@ def _as_candidates(proposals, name: str) -> np.ndarray:
     return arr
 
 
-def post_processing(candidates: np.ndarray, duration_s: float,
+def post_processing(candidates: np.ndarray, duration_s: Union[float, TimeGrid],
                     soft_nms_alpha: float, soft_nms_low_threshold: float,
                     soft_nms_high_threshold: float, post_process_top_k: int) -> tuple:
     """Soft-NMS, sort, cut to top-k and scale to seconds (spec §3.7 steps 1-4).
@@ -28,8 +31,9 @@ def post_processing(candidates: np.ndarray, duration_s: float,
     Args:
         candidates: (N, >=3) columns ``tmin, tmax, ..., score`` (score last),
             normalised times.
-        duration_s: seconds that normalised time 1 maps to, i.e.
-            ``output_duration_s(duration_second, duration_frame, interval)``.
+        duration_s: the video's :class:`TimeGrid` (normalised -> seconds is
+            ``u * output_span_s``, for ActivityNet ``output_duration_s(duration_second,
+            duration_frame, interval)``), or that span in seconds.
         soft_nms_alpha, soft_nms_low_threshold, soft_nms_high_threshold: Soft-NMS
             parameters (see :func:`mmaction2_soft_nms`).
         post_process_top_k: number of proposals kept.
@@ -44,6 +48,7 @@ def post_processing(candidates: np.ndarray, duration_s: float,
         result = mmaction2_soft_nms(result, soft_nms_alpha, soft_nms_low_threshold,
                                     soft_nms_high_threshold, post_process_top_k)
     result = result[result[:, -1].argsort()[::-1]][:post_process_top_k]
-    segments = np.stack([np.maximum(0.0, result[:, 0]) * duration_s,
-                         np.minimum(1.0, result[:, 1]) * duration_s], axis=1)
+    grid = duration_s if isinstance(duration_s, TimeGrid) else TimeGrid.from_span(duration_s)
+    clipped = np.stack([np.maximum(0.0, result[:, 0]), np.minimum(1.0, result[:, 1])], axis=1)
+    segments = Segments(clipped.reshape(-1, 2), 'normalised').to('second', grid).numpy()
     return segments.astype(np.float64).reshape(-1, 2), result[:, -1].astype(np.float64)
