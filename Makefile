@@ -9,6 +9,9 @@ DEMO_DIR ?= work_dirs/demo
 DEMO_DATA ?= data/synthetic_anet_bmn
 DEMO_CONFIG ?= configs/localization/bmn/bmn_synthetic_demo.py
 PYTEST_ARGS ?=
+# The test run uses the 2 cores of a CI machine: 2 pytest-xdist workers, 1 thread each.
+TEST_WORKERS ?= 2
+TEST_ENV = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: install demo test test-slow bsn-demo ssn-demo afsd-demo clean-demo
 
@@ -50,10 +53,10 @@ afsd-demo: install
 		work_dirs/afsd_synthetic_fusion.pth --eval mAP --out work_dirs/afsd_synthetic_fusion.json
 
 test: install
-	$(VPY) -m pytest -q $(PYTEST_ARGS)
+	$(TEST_ENV) $(VPY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-slow: install
-	$(VPY) -m pytest -q -m slow $(PYTEST_ARGS)
+	$(TEST_ENV) $(VPY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m slow $(PYTEST_ARGS)
 
 clean-demo:
 	rm -rf $(DEMO_DIR) $(DEMO_DATA)

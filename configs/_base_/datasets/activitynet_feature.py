@@ -28,6 +28,7 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
@@ -36,6 +37,7 @@ train_dataloader = dict(
     dataset=dict(type=dataset_type, ann_file=ann_file_train,
                  data_prefix=dict(video=data_root), pipeline=train_pipeline))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8,
     num_workers=8,
     persistent_workers=True,
@@ -43,6 +45,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, ann_file=ann_file_val,
                  data_prefix=dict(video=data_root_val), pipeline=val_pipeline, test_mode=True))
 test_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8,
     num_workers=8,
     persistent_workers=True,

@@ -28,11 +28,13 @@ test_pipeline = [
                     'feature_stride', 'input_type', 'annotations')),
 ]
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True), drop_last=True,
     dataset=dict(type='ThumosAFSDDataset', clip_length=clip_length, clip_stride=32,
                  feature_stride=4, pipeline=train_pipeline, **_train_files))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     # clip_stride is unused in test mode, but the dataset checks that it is a multiple of

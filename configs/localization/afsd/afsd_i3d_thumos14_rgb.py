@@ -36,11 +36,13 @@ test_pipeline = [
                     'feature_stride', 'input_type', 'annotations')),
 ]
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True), drop_last=True,
     dataset=dict(type='ThumosAFSDDataset', clip_length=clip_length, clip_stride=30,
                  pipeline=train_pipeline, **_train_files))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='ThumosAFSDDataset', clip_length=clip_length, test_mode=True,

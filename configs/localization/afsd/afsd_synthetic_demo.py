@@ -53,11 +53,13 @@ test_pipeline = [
                     'feature_stride', 'input_type', 'annotations')),
 ]
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True), drop_last=True,
     dataset=dict(type='ThumosAFSDDataset', clip_length=clip_length, clip_stride=8,
                  pipeline=train_pipeline, **_files))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='ThumosAFSDDataset', clip_length=clip_length, test_mode=True,

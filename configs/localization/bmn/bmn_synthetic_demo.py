@@ -19,6 +19,7 @@ _load = dict(type='LoadLocalizationFeature', temporal_dim=temporal_dim, feat_dim
              cache=True)
 _meta = ('video_name', 'duration_second', 'duration_frame', 'annotations', 'feature_frame')
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file=f'{data_dir}/anet_anno_train.json',
                  data_prefix=dict(video=f'{data_dir}/features'),
@@ -26,6 +27,7 @@ train_dataloader = dict(
                            dict(type='PackLocalizationInputs', keys=('gt_segments', ),
                                 meta_keys=('video_name', ))]))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file=f'{data_dir}/anet_anno_val.json',
                  data_prefix=dict(video=f'{data_dir}/features'),
@@ -33,6 +35,7 @@ val_dataloader = dict(
                            dict(type='PackLocalizationInputs', keys=('gt_segments', ),
                                 meta_keys=_meta)]))
 test_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(ann_file=f'{data_dir}/anet_anno_val.json',
                  data_prefix=dict(video=f'{data_dir}/features'),

@@ -28,15 +28,18 @@ val_pipeline = test_pipeline
 # PEM reads PGM outputs, not the feature CSVs: no feature-file check.
 _dataset = dict(type=dataset_type, check_files=False)
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=16, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True), drop_last=False,
     dataset=dict(_dataset, ann_file=ann_file_train, pipeline=train_pipeline))
 # predict is batched (each video keeps its own metadata), so batches > 1 are fine
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(_dataset, ann_file=ann_file_val, pipeline=val_pipeline, test_mode=True))
 test_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(_dataset, ann_file=ann_file_test, pipeline=test_pipeline, test_mode=True))

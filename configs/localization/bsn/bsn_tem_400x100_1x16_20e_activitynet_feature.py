@@ -23,16 +23,19 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=16, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True), drop_last=False,
     dataset=dict(type=dataset_type, ann_file=ann_file_train,
                  data_prefix=dict(video=data_root), pipeline=train_pipeline))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=16, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, ann_file=ann_file_val, data_prefix=dict(video=data_root),
                  pipeline=val_pipeline, test_mode=True))
 test_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=16, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, ann_file=ann_file_full, data_prefix=dict(video=data_root),

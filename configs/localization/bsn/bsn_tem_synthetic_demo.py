@@ -23,7 +23,7 @@ train_pipeline = [
 ]
 test_pipeline = [_load, dict(type='PackLocalizationInputs', meta_keys=('video_name', ))]
 _dataset = dict(type='ActivityNetDataset', data_prefix=dict(video=f'{data_dir}/features'))
-_loader = dict(num_workers=0, persistent_workers=False)
+_loader = dict(num_workers=0, persistent_workers=False, collate_fn=dict(type='localization_collate'))
 train_dataloader = dict(
     _loader, batch_size=16,
     dataset=dict(_dataset, ann_file=ann_file_train, pipeline=train_pipeline))

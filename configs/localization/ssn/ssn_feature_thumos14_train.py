@@ -50,10 +50,12 @@ test_pipeline = [
          meta_keys=ssn_meta_keys),
 ]
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=8, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(_dataset, subset='train', pipeline=train_pipeline))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=2, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(_dataset, subset='test', test_mode=True, pipeline=test_pipeline,

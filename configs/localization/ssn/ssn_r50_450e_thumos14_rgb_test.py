@@ -26,6 +26,7 @@ test_pipeline = [
          meta_keys=ssn_meta_keys),
 ]
 test_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=2, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(

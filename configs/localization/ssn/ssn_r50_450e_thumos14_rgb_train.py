@@ -20,6 +20,7 @@ train_pipeline = [
          meta_keys=ssn_meta_keys),
 ]
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(

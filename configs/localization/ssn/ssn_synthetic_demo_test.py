@@ -2,6 +2,7 @@
 _base_ = ['./ssn_synthetic_demo_train.py']
 
 test_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(

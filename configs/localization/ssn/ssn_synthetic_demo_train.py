@@ -40,11 +40,13 @@ test_pipeline = [
          meta_keys=ssn_meta_keys),
 ]
 train_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=4, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(_dataset, ann_file=f'{data_dir}/thumos_anno_train.json',
                  pipeline=train_pipeline))
 val_dataloader = dict(
+    collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(_dataset, ann_file=f'{data_dir}/thumos_anno_val.json', test_mode=True,

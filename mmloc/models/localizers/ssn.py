@@ -60,11 +60,18 @@ class SSN(BaseModel):
         return x
 
     @staticmethod
-    def _cat(inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
-        return torch.cat(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
+    def _cat(inputs: Union[torch.Tensor, List[torch.Tensor]], num_samples: int) -> torch.Tensor:
+        """Per-sample ``(N_i, ...)`` inputs -> ``(sum N_i, ...)``: a list (``pseudo_collate``)
+        is concatenated, a stacked ``(B, N, C)`` / ``(B, N, 3, H, W)`` batch
+        (``localization_collate``) flattened, an already concatenated tensor kept."""
+        if isinstance(inputs, (list, tuple)):
+            return torch.cat(list(inputs))
+        if inputs.dim() in (3, 5) and inputs.shape[0] == num_samples:
+            return inputs.flatten(0, 1)
+        return inputs
 
     def _train_outputs(self, inputs, data_samples):
-        x = self.dropout(self.extract_feat(self._cat(inputs)))
+        x = self.dropout(self.extract_feat(self._cat(inputs, len(data_samples))))
         sf = torch.cat([s.proposals.scale_factors for s in data_samples]).to(x)
         return self.cls_head(x, sf)
 

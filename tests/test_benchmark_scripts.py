@@ -1,0 +1,37 @@
+"""The benchmark scripts still run against the package (tiny sizes; no timing is asserted:
+speed is measured by running them, see docs/benchmarks.md)."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+CASES = {
+    'bmn': ['--device', 'cpu', '--threads', '1', '--batch', '2', '--temporal-dim', '16',
+            '--feat-dim', '16', '--num-samples', '4', '--steps', '1', '--warmup', '0',
+            '--infer-videos', '1', '--postproc-videos', '1'],
+    'bsn_pgm': ['--videos', '2', '--repeat', '1'],
+    'eval': ['--videos', '40', '--proposals', '10', '--classes', '4'],
+    'afsd': ['--device', 'cpu', '--threads', '1', '--clip-length', '128', '--crop', '32',
+             '--train-steps', '1', '--infer-windows', '1'],
+}
+
+
+# the two model benchmarks take ~10 s each even at tiny sizes: slow run only
+MARKS = {'bmn': pytest.mark.slow, 'afsd': pytest.mark.slow}
+
+
+@pytest.mark.parametrize('name', [pytest.param(n, marks=MARKS[n]) if n in MARKS else n
+                                  for n in sorted(CASES)])
+def test_benchmark_runs_and_prints_json(name):
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'benchmarks', f'{name}.py')]
+                          + CASES[name], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    last = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert isinstance(last, dict) and last
