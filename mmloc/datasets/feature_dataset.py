@@ -60,8 +60,9 @@ class FeatureDataset(BaseDataset):
             ``'v_{}.csv'``.
         subset: keep the videos of this subset (``'training'``, ``'validation'``, ...), for
             the database layout; None keeps all.
-        classes: class names in id order; None: sorted names found in the file
-            (``label_id`` is used when every annotation has one).
+        classes: class names in id order; None: the file's top-level ``classes`` list, else
+            the annotations' ``label_id`` when every annotation has one (and they are
+            0..K-1), else the sorted names found in the file.
         fps: frames per second when a video has none; feat_stride, feat_num_frames: frames
             between / under consecutive feature rows.
         fit_mode: ``None``, ``'resize'``, ``'pad'`` or ``'sliding'`` (module docstring).
@@ -126,6 +127,8 @@ class FeatureDataset(BaseDataset):
             raise ValueError(f'{self.ann_file}: expected a JSON object, got '
                              f'{type(data).__name__}')
         if isinstance(data.get('database'), dict):
+            if self.classes is None and isinstance(data.get('classes'), list):
+                self.classes = tuple(str(c) for c in data['classes'])
             data = data['database']
             if self.subset is not None:
                 data = {k: v for k, v in data.items()
@@ -147,10 +150,19 @@ class FeatureDataset(BaseDataset):
 
     def _class_index(self, records: dict) -> dict:
         if self.classes is None:
-            names = sorted({str(a['label']) for r in records.values()
-                            for a in r.get('annotations', []) if isinstance(a, dict)
-                            and 'label' in a})
-            self.classes = tuple(names)
+            anns = [a for r in records.values() if isinstance(r, dict)
+                    for a in r.get('annotations', []) if isinstance(a, dict) and 'label' in a]
+            by_id = {}
+            if anns and all('label_id' in a for a in anns):
+                for a in anns:          # the file's own ids (ActionFormer's label_id)
+                    known = by_id.setdefault(int(a['label_id']), str(a['label']))
+                    if known != str(a['label']):
+                        raise ValueError(f'{self.ann_file}: label_id {a["label_id"]} names '
+                                         f'both {known!r} and {a["label"]!r}')
+            if by_id and sorted(by_id) == list(range(len(by_id))):
+                self.classes = tuple(by_id[i] for i in range(len(by_id)))
+            else:
+                self.classes = tuple(sorted({str(a['label']) for a in anns}))
         return {name: i for i, name in enumerate(self.classes)}
 
     def parse_record(self, vid: str, rec, index: dict) -> dict:

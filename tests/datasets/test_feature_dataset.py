@@ -123,3 +123,21 @@ def test_bad_inputs_name_the_file_video_and_field(tmp_path):
         FeatureDataset(str(ann), PIPE, data_prefix=dict(feature=str(tmp_path / 'f')))
     with pytest.raises(ValueError, match='fit_mode'):
         FeatureDataset(str(ann), PIPE, fit_mode='stretch')
+
+
+def test_class_ids_from_the_file(tmp_path):
+    ann = _write(tmp_path)
+    data = json.loads(ann.read_text())
+    for rec in data['database'].values():
+        for a in rec['annotations']:
+            a['label_id'] = {'a': 1, 'b': 0}[a['label']]
+    ann.write_text(json.dumps(data))
+    ds = FeatureDataset(str(ann), PIPE, data_prefix=dict(feature=str(tmp_path / 'f')),
+                        feat_stride=4, feat_num_frames=8)
+    assert ds.metainfo['classes'] == ('b', 'a')
+    assert ds[0]['data_samples'].gt_instances.labels.tolist() == [0, 1]
+    data['classes'] = ['a', 'b']
+    ann.write_text(json.dumps(data))
+    ds = FeatureDataset(str(ann), PIPE, data_prefix=dict(feature=str(tmp_path / 'f')),
+                        feat_stride=4, feat_num_frames=8)
+    assert ds.metainfo['classes'] == ('a', 'b')
