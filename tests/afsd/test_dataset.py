@@ -94,7 +94,7 @@ def test_missing_frame_file_names_video(synth, tmp_path):
 def test_pack_afsd_inputs_is_a_deprecated_alias(synth):
     from mmloc.datasets.transforms import PackLocalizationInputs
     from mmloc.registry import TRANSFORMS
-    with pytest.warns(DeprecationWarning, match='PackLocalizationInputs'):
+    with pytest.warns(FutureWarning, match='PackLocalizationInputs'):
         alias = TRANSFORMS.build(dict(type='PackAFSDInputs'))
     assert isinstance(alias, PackLocalizationInputs)
     for subset, test_mode in (('val', False), ('test', True)):

@@ -103,7 +103,7 @@ def test_tem_metric_writes_one_csv_per_video(tmp_path):
 
 def test_tem_metric_is_a_deprecated_alias_of_dump_tem_results(tmp_path):
     """MMAction2 configs name ``TEMMetric``: it still builds, warns, and writes the same files."""
-    with pytest.warns(DeprecationWarning, match='DumpTEMResults'):
+    with pytest.warns(FutureWarning, match='DumpTEMResults'):
         metric = METRICS.build(dict(type='TEMMetric', out_dir=str(tmp_path / 'tem')))
     assert isinstance(metric, TEMMetric) and isinstance(metric, DumpTEMResults)
     s = LocalizationDataSample(metainfo=dict(video_name='v_a'))
@@ -112,7 +112,7 @@ def test_tem_metric_is_a_deprecated_alias_of_dump_tem_results(tmp_path):
     assert metric.compute_metrics(metric.results) == {}
     np.testing.assert_allclose(read_tem_results(str(tmp_path / 'tem' / 'v_a.csv')), s.pred_tem,
                                rtol=1e-7)
-    with pytest.raises(ValueError, match='TEMMetric: out_dir'), pytest.warns(DeprecationWarning):
+    with pytest.raises(ValueError, match='TEMMetric: out_dir'), pytest.warns(FutureWarning):
         TEMMetric(out_dir='')
 
 

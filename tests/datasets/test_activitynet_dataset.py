@@ -86,7 +86,7 @@ def test_mmaction2_gt_bbox_key_still_packs_with_a_deprecation_warning(tiny_set):
         pipeline=[dict(type='LoadLocalizationFeature', temporal_dim=8, feat_dim=12),
                   dict(type='GenerateLocalizationLabels'),
                   dict(type='PackLocalizationInputs', keys=('gt_bbox',))])
-    with pytest.warns(DeprecationWarning, match='gt_bbox'):
+    with pytest.warns(FutureWarning, match='gt_bbox'):
         sample = ds[0]['data_samples']
     cs = 288 / 300 * 10.0
     np.testing.assert_allclose(sample.gt_instances.segments.numpy(), [[2.0 / cs, 5.0 / cs]])

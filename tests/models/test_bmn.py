@@ -109,7 +109,7 @@ def test_loss_argument_and_its_mmaction2_name_loss_cls():
     model = BMN(**CFG, loss=dict(type='BMNLoss', nan_guard=False))
     assert model.loss_module.nan_guard is False
     torch.manual_seed(0)
-    with pytest.warns(DeprecationWarning, match='loss_cls'):
+    with pytest.warns(FutureWarning, match="loss_cls"):
         old = BMN(**CFG, loss_cls=dict(type='BMNLoss', nan_guard=False))
     assert old.loss_module.nan_guard is False
     assert BMN(**CFG).loss_module.nan_guard is True  # BMNLoss() when neither is given
@@ -130,7 +130,7 @@ def test_mmaction2_style_config_with_loss_cls_over_our_base(tmp_path):
     cfg_file = tmp_path / 'user_bmn.py'
     cfg_file.write_text(f"_base_ = ['{base}']\n"
                         "model = dict(loss_cls=dict(type='BMNLoss', nan_guard=False))\n")
-    with pytest.warns(DeprecationWarning, match='loss_cls'):
+    with pytest.warns(FutureWarning, match="loss_cls"):
         model = MODELS.build(Config.fromfile(str(cfg_file)).model)
     assert model.loss_module.nan_guard is False
 

@@ -217,7 +217,7 @@ def test_pack_ssn_inputs_is_a_deprecated_alias(tmp_path):
     from mmloc.datasets.transforms.ssn_formatting import (SSN_META_KEYS, SSN_TEST_KEYS,
                                                           SSN_TRAIN_KEYS, PackSSNInputs)
     from mmloc.registry import TRANSFORMS
-    with pytest.warns(DeprecationWarning, match='PackLocalizationInputs'):
+    with pytest.warns(FutureWarning, match='PackLocalizationInputs'):
         alias = TRANSFORMS.build(dict(type='PackSSNInputs'))
     assert isinstance(alias, PackLocalizationInputs) and type(alias) is PackSSNInputs
     path = _list_file(tmp_path, [_video('a')])

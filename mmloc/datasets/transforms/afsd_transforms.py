@@ -222,5 +222,5 @@ class PackAFSDInputs(PackLocalizationInputs):
                  keys: Optional[Sequence[str]] = AFSD_TRAIN_KEYS) -> None:
         warnings.warn('PackAFSDInputs is deprecated: use dict(type=\'PackLocalizationInputs\', '
                       'keys=..., meta_keys=...) (see configs/localization/afsd/)',
-                      DeprecationWarning, stacklevel=2)
+                      FutureWarning, stacklevel=2)
         super().__init__(keys=keys, meta_keys=meta_keys)

@@ -158,7 +158,7 @@ class PackLocalizationInputs(BaseTransform):
         if key not in _warned:
             _warned.add(key)
             warnings.warn(f'PackLocalizationInputs: key {key!r} is deprecated, use {new!r} '
-                          f'(data_sample.gt_instances.segments)', DeprecationWarning)
+                          f'(data_sample.gt_instances.segments)', FutureWarning)
         return new
 
     def __repr__(self) -> str:

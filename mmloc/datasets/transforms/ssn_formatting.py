@@ -42,5 +42,5 @@ class PackSSNInputs(PackLocalizationInputs):
                  meta_keys: Sequence[str] = SSN_META_KEYS) -> None:
         warnings.warn('PackSSNInputs is deprecated: use dict(type=\'PackLocalizationInputs\', '
                       'keys=..., meta_keys=...) (see configs/localization/ssn/)',
-                      DeprecationWarning, stacklevel=2)
+                      FutureWarning, stacklevel=2)
         super().__init__(keys=keys, meta_keys=meta_keys)

@@ -66,5 +66,5 @@ class TEMMetric(DumpTEMResults):
                  prefix: Optional[str] = None) -> None:
         warnings.warn('TEMMetric is deprecated: it computes no metric, it writes the TEM '
                       "outputs; use dict(type='DumpTEMResults', out_dir=...)",
-                      DeprecationWarning, stacklevel=2)
+                      FutureWarning, stacklevel=2)
         super().__init__(out_dir, collect_device=collect_device, prefix=prefix)

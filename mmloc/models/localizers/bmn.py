@@ -112,7 +112,7 @@ class BMN(BaseModel):
             if loss is not None:
                 raise ValueError('BMN: give loss (loss_cls is its deprecated name), not both')
             warnings.warn("BMN: the argument loss_cls is deprecated (it is BMN's whole loss); "
-                          'name it loss', DeprecationWarning, stacklevel=2)
+                          'name it loss', FutureWarning, stacklevel=2)
             loss = loss_cls
         if bm_layer not in ('fused', 'dense'):
             raise ValueError(f"BMN: bm_layer must be 'fused' or 'dense', got {bm_layer!r}")
