@@ -87,7 +87,7 @@ def default_dataset_cfg(cfg: Config, model: nn.Module) -> dict:
     pipeline with the model's ``temporal_dim`` / ``feat_dim``."""
     pipeline = cfg.get('test_pipeline')
     if not pipeline:
-        t = getattr(model, 'temporal_dim', None) or getattr(model, 'tscale', None)
+        t = getattr(model, 'temporal_dim', None)
         pipeline = [dict(type='LoadLocalizationFeature', temporal_dim=t,
                          feat_dim=getattr(model, 'feat_dim', None)),
                     dict(type='PackLocalizationInputs', meta_keys=ACTIVITYNET_META)]

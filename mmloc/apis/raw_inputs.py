@@ -203,10 +203,10 @@ class SSNFeatureRawInput(RawInputAdapter):
 
     The feature file is SSN's ``(C, T)`` ``.npy``; an in-memory array is ``(T, C)`` like every
     inferencer input. Frames: ``num_frames = round(duration_s * fps)`` (or ``duration_frame``
-    from :attr:`RawVideo.meta`), so ``fps`` is needed. Proposals: the video's rows of the
-    dataset's ``proposal_file`` when it lists the video, else the dataset's multi-scale
-    sliding windows (``sliding_window_proposals``); both go through ``build_video_info`` as
-    in the dataset. Regression constants: ``reg_norm_consts`` in the meta, else the test
+    from :attr:`RawVideo.meta`), so ``fps`` is needed. Proposals, their assignment and the
+    test item come from the dataset's own methods (``video_proposals``: the video's rows of
+    ``proposal_file`` when listed, else its ``proposal_generator``; ``video_results``), so a
+    raw video is prepared exactly as a listed one. Regression constants: ``reg_norm_consts`` in the meta, else the test
     dataset's ``reg_normalize_constants`` (a list, or the arguments of the training set whose
     constants are computed, as ``tools/test.py`` does).
     """

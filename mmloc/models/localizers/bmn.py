@@ -238,8 +238,7 @@ class BMN(BaseModel):
         """ONNX export: ``features`` (B, C, T) -> ``bm`` (B, 2, T, T) ``[reg, cls]`` indexed
         [d, s], ``start`` (B, T), ``end`` (B, T); the batch axis is dynamic."""
         from ..export import ExportSpec, TensorModeGraph, TensorSpec
-        # ``temporal_dim`` once BMN's ``tscale`` is renamed
-        t = int(getattr(self, 'temporal_dim', None) or self.tscale)
+        t = int(self.temporal_dim)
         return ExportSpec(
             graph=TensorModeGraph(self),
             inputs=(TensorSpec('features', ('batch', self.feat_dim, t)), ),
