@@ -78,6 +78,8 @@ def _segment(value, where: str) -> tuple[float, float]:
         raise FormatError(f'{where}: "segment" must be [start, end] in seconds, got {value!r}') from None
     if not (np.isfinite(start) and np.isfinite(end)):
         raise FormatError(f'{where}: "segment" must be finite, got {value!r}')
+    if end < start:
+        raise FormatError(f'{where}: "segment" ends before it starts: {value!r}')
     return start, end
 
 
@@ -186,9 +188,12 @@ def read_results(source, require_label: bool = False,
                 raise FormatError(f'{where}: item {i} needs "segment" and "score"')
             segments.append(_segment(item['segment'], f'{where} item {i}'))
             try:
-                scores.append(float(item['score']))
+                score = float(item['score'])
             except (TypeError, ValueError):
                 raise FormatError(f'{where} item {i}: "score" must be a number') from None
+            if not np.isfinite(score):
+                raise FormatError(f'{where} item {i}: "score" must be finite, got {item["score"]!r}')
+            scores.append(score)
             if 'label' in item:
                 labels.append(item['label'])
             elif require_label:

@@ -75,4 +75,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmloc.utils.cli import run_tool
+    run_tool(main)

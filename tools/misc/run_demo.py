@@ -95,4 +95,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from mmloc.utils.cli import run_tool
+    run_tool(main)

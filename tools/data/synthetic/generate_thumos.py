@@ -44,4 +44,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from mmloc.utils.cli import run_tool
+    run_tool(main)
