@@ -42,7 +42,7 @@ def _jittered_results(ann, rng, with_v=False):
     for name, rec in ann.items():
         vid = name if with_v else name[2:]
         gt = np.array([a['segment'] for a in rec['annotations']])
-        segs = np.concatenate([gt + rng.normal(0, 2, gt.shape),
+        segs = np.concatenate([np.sort(gt + rng.normal(0, 2, gt.shape), 1),
                                np.sort(rng.uniform(0, rec['duration_second'], (20, 2)), 1)])
         res[vid] = dict(segments=segs, scores=rng.random(len(segs)))
     return res
@@ -160,8 +160,10 @@ def test_real_anet_jittered_gt_matches_loop(shared_data, tmp_path):
     for vid, rec in gt.items():
         s = rec['segments']
         length = (s[:, 1] - s[:, 0])[:, None]
-        segs = np.concatenate([s + rng.normal(0, 0.05, s.shape) * length,
-                               s + rng.normal(0, 0.25, s.shape) * length])
+        # jitter can swap the ends of a short segment; results files must not (the
+        # reader refuses reversed segments), so the ends are put back in order
+        segs = np.sort(np.concatenate([s + rng.normal(0, 0.05, s.shape) * length,
+                                       s + rng.normal(0, 0.25, s.shape) * length]), axis=1)
         labels = rec['labels'] * 2
         res[vid] = dict(segments=segs, scores=rng.random(len(segs)), labels=labels)
         for lab in rec['labels']:
