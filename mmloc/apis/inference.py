@@ -13,8 +13,6 @@ import torch
 from mmengine.config import Config
 
 from mmloc.datasets.transforms.loading import read_feature_file
-from mmloc.engine import setup_runtime
-from mmloc.utils import register_all_modules
 from .inferencer import LocalizationInferencer, build_localizer
 
 
@@ -27,8 +25,6 @@ def init_localizer(config: Union[str, Config], checkpoint: Optional[str] = None,
         checkpoint: mmloc or MMAction2 (0.x / 1.x) checkpoint; None keeps random weights.
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
     """
-    register_all_modules()
-    setup_runtime()
     cfg = Config.fromfile(config) if isinstance(config, (str, os.PathLike)) else config
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -115,9 +115,7 @@ class TimeGrid:
         """One grid position per frame (SSN): normalised ``u = frame / num_frames`` and
         seconds ``u * duration_s`` (MMAction2 0.x's ``frame / total_frames * duration``)."""
         fps = float(fps) if fps else float(num_frames) / float(duration_s)
-        return cls(num_steps=int(num_frames), fps=fps, stride_frames=1.0, offset_frames=0.0,
-                   span_s=float(duration_s), output_span_s=float(duration_s),
-                   duration_s=float(duration_s))
+        return cls.from_fps(fps, num_frames=num_frames, duration_s=duration_s)
 
     @classmethod
     def from_fps(cls, fps: float, num_frames: Optional[int] = None,
