@@ -127,6 +127,11 @@ def test_hard_nms_bit_identical_to_legacy(n, seed, ties):
                      legacy.legacy_ssn_hard_suppression(segs, scores, thr)), thr
 
 
+def _legacy_hard_nms_keeping_zero_length(segs, scores, thr, zero_length_overlap=False):
+    assert not zero_length_overlap
+    return legacy.legacy_ssn_hard_suppression(segs, scores, thr)
+
+
 @pytest.mark.parametrize('p,seed,ties', [(p, s, t) for p in (0, 1, 2, 9, 40, 150)
                                          for s in range(3) for t in (False, True)])
 def test_ssn_detections_bit_identical(monkeypatch, p, seed, ties):
@@ -141,10 +146,12 @@ def test_ssn_detections_bit_identical(monkeypatch, p, seed, ties):
         activity, completeness = rng.normal(size=(p, k + 1)), rng.normal(size=(p, k))
     bbox = rng.normal(scale=0.1, size=(p, k, 2))
     for top_k, iou, reg in ((0, 0.2, True), (2000, 0.2, True), (7, 0.4, False), (30, 0.0, True)):
+        # the legacy code kept zero-length detections (zero_length='keep'); the other
+        # policies are tested in tests/ssn/test_ssn_eval.py
         new, old = _new_and_legacy(
-            monkeypatch, ssn_postprocess, 'hard_nms', legacy.legacy_ssn_hard_suppression,
+            monkeypatch, ssn_postprocess, 'hard_nms', _legacy_hard_nms_keeping_zero_length,
             lambda: ssn_postprocess.ssn_detections(props, activity, completeness, bbox, top_k,
-                                                   iou, reg))
+                                                   iou, reg, zero_length='keep'))
         assert _same(new, old), (top_k, iou, reg)
 
 

@@ -42,6 +42,67 @@ def test_ssn_detections_top_k_and_per_class_nms():
     assert np.all(np.diff(score) <= 0)
 
 
+def _temporal_nms_0x_loop(segs, scores, threshold):
+    """MMAction2 0.x ``temporal_nms`` written out: union ``len_j - inter + len_i`` with no
+    guard, so two zero-length segments give 0/0 = NaN, and NaN is never ``<= threshold``."""
+    order = list(np.argsort(scores)[::-1])
+    keep = []
+    with np.errstate(invalid='ignore', divide='ignore'):
+        while order:
+            i = order.pop(0)
+            keep.append(i)
+            survivors = []
+            for j in order:
+                inter = max(min(segs[i][1], segs[j][1]) - max(segs[i][0], segs[j][0]), 0.0)
+                union = (segs[j][1] - segs[j][0]) - inter + (segs[i][1] - segs[i][0])
+                if np.float64(inter) / np.float64(union) <= threshold:
+                    survivors.append(j)
+            order = survivors
+    return keep
+
+
+def test_zero_length_detections_policies():
+    # one class; two proposals regress to zero length (clipped to 1.0 and to 0.0), one
+    # zero-length proposal as given, two ordinary ones
+    rel = np.array([[0.1, 0.3], [0.9, 1.0], [0.5, 0.5], [0.0, 0.05], [0.6, 0.8]])
+    act = np.log(np.array([[1, 9], [1, 8], [1, 7], [1, 6], [1, 5]], np.float64))
+    comp = np.log(np.array([[0.9], [0.8], [0.7], [0.6], [0.5]]))
+    bbox = np.zeros((5, 1, 2))
+    bbox[1, 0] = [8.0, 0.0]     # centre pushed far right -> [1, 1]
+    bbox[3, 0] = [-8.0, 0.0]    # far left -> [0, 0]
+    scores = combined_scores(act, comp)[:, 0]
+    segs = apply_regression(rel, bbox[:, 0])
+    assert (segs[:, 1] - segs[:, 0] == 0).sum() == 3
+
+    seg, score, _ = ssn_detections(rel, act, comp, bbox, top_k=0, nms_iou=0.2)
+    np.testing.assert_allclose(seg, segs[[0, 4]])                     # default: dropped
+    np.testing.assert_allclose(score, scores[[0, 4]])
+
+    seg, score, _ = ssn_detections(rel, act, comp, bbox, top_k=0, nms_iou=0.2,
+                                   zero_length='keep')
+    np.testing.assert_allclose(score, scores)                          # all five, IoU 0
+
+    seg, score, _ = ssn_detections(rel, act, comp, bbox, top_k=0, nms_iou=0.2,
+                                   zero_length='mmaction2_0x')
+    ref = _temporal_nms_0x_loop(segs, scores, 0.2)
+    np.testing.assert_allclose(score, scores[sorted(ref, key=lambda i: -scores[i])])
+    assert sorted(ref) == [0, 1, 4]      # the best zero-length one removes the other two
+    with pytest.raises(ValueError, match='zero_length must be one of'):
+        ssn_detections(rel, act, comp, bbox, zero_length='nan')
+
+
+@pytest.mark.parametrize('seed', range(20))
+def test_hard_nms_0x_mode_equals_the_0x_loop(seed):
+    rng = np.random.default_rng(seed)
+    n = 40
+    starts = rng.choice(np.linspace(0, 1, 11), n)
+    lengths = rng.choice([0.0, 0.0, 0.1, 0.2, 0.35], n)
+    segs = np.stack([starts, starts + lengths], 1)
+    scores = rng.random(n)
+    np.testing.assert_array_equal(hard_nms(segs, scores, 0.2, zero_length_overlap=True),
+                                  _temporal_nms_0x_loop(segs, scores, 0.2))
+
+
 def _loop_map(gt, preds, num_classes, thresholds):
     """THUMOS/ActivityNet AP with loops: greedy matching by score, interpolated AP."""
     aps = np.zeros((num_classes, len(thresholds)))

@@ -29,9 +29,46 @@ def test_load_frames_channel_order_and_mean(tmp_path):
     t = SSNLoadFrames(filename_tmpl='img_{:05}.png', scale=(20, 20), crop_size=16)
     out = t(dict(frame_dir=str(tmp_path), frame_inds=np.array([2, 1, 2]), video_id='v'))
     assert out['inputs'].shape == (3, 3, 16, 16) and out['inputs'].dtype == np.float32
-    np.testing.assert_allclose(out['inputs'][0, :, 8, 8], [200 - 104, 100 - 117, 50 - 128])
+    # 0.x: decode RGB, Normalize(to_bgr=True) swaps to BGR, then subtracts the BGR mean
+    np.testing.assert_array_equal(out['inputs'][0, :, 8, 8], [50 - 104, 100 - 117, 200 - 128])
+    rgb = SSNLoadFrames(filename_tmpl='img_{:05}.png', scale=(20, 20), crop_size=16,
+                        to_bgr=False)(dict(frame_dir=str(tmp_path), frame_inds=np.array([1])))
+    np.testing.assert_array_equal(rgb['inputs'][0, :, 8, 8], [200 - 104, 100 - 117, 50 - 128])
     with pytest.raises(FileNotFoundError, match='video v: frame .*img_00009.png'):
         t(dict(frame_dir=str(tmp_path), frame_inds=np.array([9]), video_id='v'))
+    (tmp_path / 'img_00003.png').write_bytes(b'not an image')
+    with pytest.raises(ValueError, match='img_00003.png: video v: not a readable image'):
+        t(dict(frame_dir=str(tmp_path), frame_inds=np.array([3]), video_id='v'))
+
+
+def _png_rows(tmp_path, columns_rgb, height):
+    """Write img_00001.png whose every row is ``columns_rgb`` ((W, 3) uint8, RGB)."""
+    img = np.broadcast_to(np.asarray(columns_rgb, np.uint8), (height, len(columns_rgb), 3))
+    Image.fromarray(np.ascontiguousarray(img)).save(tmp_path / 'img_00001.png')
+
+
+def test_load_frames_shrinks_like_opencv_bilinear(tmp_path):
+    # 8 x 4 image, rows identical -> keep-ratio 4 x 2 -> centre crop 2 x 2 (columns 1, 2).
+    # OpenCV bilinear halving samples at 2j + 0.5: the mean of columns 2j and 2j + 1, no
+    # antialiasing (Pillow's bilinear would spread over four columns).
+    red = [0, 100, 200, 40, 90, 10, 30, 30]
+    _png_rows(tmp_path, [(r, 2, 3) for r in red], height=4)
+    t = SSNLoadFrames(filename_tmpl='img_{:05}.png', scale=(4, 2), crop_size=2,
+                      mean=(0, 0, 0), to_bgr=False)
+    out = t(dict(frame_dir=str(tmp_path), frame_inds=np.array([1])))['inputs'][0]
+    np.testing.assert_array_equal(out[0], [[120, 50], [120, 50]])   # (200+40)/2, (90+10)/2
+    np.testing.assert_array_equal(out[1:], np.broadcast_to([[[2]], [[3]]], (2, 2, 2)))
+
+
+def test_load_frames_enlarges_like_opencv_bilinear(tmp_path):
+    # 2 x 1 image -> 4 x 2 (crop 2): output columns 1, 2 sample the source at x = 0.25, 0.75
+    # (half-pixel centres): 0.75 * 0 + 0.25 * 200 = 50 and 0.25 * 0 + 0.75 * 200 = 150.
+    _png_rows(tmp_path, [(0, 0, 0), (200, 0, 0)], height=1)
+    t = SSNLoadFrames(filename_tmpl='img_{:05}.png', scale=(4, 2), crop_size=2,
+                      mean=(0, 0, 0), to_bgr=True)
+    out = t(dict(frame_dir=str(tmp_path), frame_inds=np.array([1])))['inputs'][0]
+    np.testing.assert_array_equal(out[2], [[50, 150], [50, 150]])   # red is channel 2 in BGR
+    np.testing.assert_array_equal(out[:2], 0)
 
 
 def test_load_features_gathers_snippets(tmp_path):

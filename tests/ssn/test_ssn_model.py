@@ -148,3 +148,17 @@ def test_loss_backward_and_predict_format():
         assert len(pred.scores) > 0 and torch.all(pred.scores[:-1] >= pred.scores[1:])
         assert pred.segments.min() >= 0 and pred.segments.max() <= duration
         assert pred.labels.dtype == torch.int64 and pred.labels.max() < 4
+
+
+def test_frame_features_pool_with_0x_avgpool2d():
+    """0.x pools the 7 x 7 ResNet map with ``AvgPool2d(7, stride=1)``; the same op gives the
+    same rounding, bit for bit (``mean`` over the map differs by ~1e-4 at values ~140)."""
+    model = _feature_ssn()
+    model.backbone = torch.nn.Identity()
+    g = torch.Generator().manual_seed(0)
+    fmap = torch.rand(6, 2048, 7, 7, generator=g) * 140
+    expected = torch.nn.AvgPool2d(7, stride=1, padding=0)(fmap).flatten(1)
+    got = model.extract_feat(fmap)
+    assert got.shape == (6, 2048)
+    assert torch.equal(got, expected)
+    assert not torch.equal(fmap.mean(dim=(2, 3)), expected)  # the op matters at this scale

@@ -11,4 +11,5 @@ model = dict(
     loss=dict(type='SSNLoss', num_per_video=8, positive_ratio=1, background_ratio=1,
               incomplete_ratio=6, comp_loss_weight=0.1, reg_loss_weight=0.1),
     dropout_ratio=0.8,
-    test_cfg=dict(top_k=2000, nms=0.2, use_regression=True, batch_size=16))
+    test_cfg=dict(top_k=2000, nms=0.2, use_regression=True, batch_size=16,
+                  zero_length='drop'))  # 'mmaction2_0x': 0.x's rows (docs/ssn.md)

@@ -20,7 +20,7 @@ test_pipeline = [
     dict(type='SampleProposalFrames', aug_ratio=(0.5, 0.5), clip_len=1, frame_interval=1,
          test_interval=6, mode='test'),
     dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', scale=(340, 256), crop_size=224,
-         mean=(104, 117, 128), std=(1, 1, 1)),
+         mean=(104, 117, 128), std=(1, 1, 1), to_bgr=True),  # BGR mean on BGR frames, as 0.x
     dict(type='PackLocalizationInputs',
          keys=('relative_proposals', 'proposal_ticks', 'proposal_scale_factor'),
          meta_keys=ssn_meta_keys),
@@ -41,5 +41,6 @@ test_evaluator = dict(type='DetectionMetric', protocol='thumos14',
                       average_over=[0.3, 0.4, 0.5, 0.6, 0.7],
                       classes=thumos14_classes)
 test_cfg = dict(type='TestLoop')
-model = dict(test_cfg=dict(top_k=2000, nms=0.2, use_regression=True, batch_size=16))
+model = dict(test_cfg=dict(top_k=2000, nms=0.2, use_regression=True, batch_size=16,
+                           zero_length='drop'))  # 'mmaction2_0x': 0.x's rows (docs/ssn.md)
 work_dir = './work_dirs/ssn_r50_450e_thumos14_rgb'

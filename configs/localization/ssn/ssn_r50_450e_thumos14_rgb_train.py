@@ -14,7 +14,7 @@ train_pipeline = [
     dict(type='SampleProposalFrames', body_segments=5, aug_segments=(2, 2),
          aug_ratio=(0.5, 0.5), clip_len=1, frame_interval=1, mode='train'),
     dict(type='SSNLoadFrames', filename_tmpl='img_{:05}.jpg', scale=(340, 256), crop_size=224,
-         mean=(104, 117, 128), std=(1, 1, 1)),
+         mean=(104, 117, 128), std=(1, 1, 1), to_bgr=True),  # BGR mean on BGR frames, as 0.x
     dict(type='PackLocalizationInputs',
          keys=('proposal_labels', 'proposal_type', 'reg_targets', 'proposal_scale_factor'),
          meta_keys=ssn_meta_keys),

@@ -1,13 +1,15 @@
 """Frame / feature loading for SSN.
 
-* ``SSNLoadFrames``: decodes ``frame_dir/img_%05d.jpg`` with Pillow (RGB), resizes keeping
-  the aspect ratio (mmcv's rule), centre-crops and normalises -> ``inputs`` (N, 3, H, W) float32.
+* ``SSNLoadFrames``: decodes ``frame_dir/img_%05d.jpg``, resizes keeping the aspect ratio,
+  centre-crops and normalises -> ``inputs`` (N, 3, H, W) float32, with MMAction2 0.x's own
+  image ops (mmcv), so a 0.x checkpoint sees the tensors it was trained on.
 * ``SSNLoadFeatures``: reads a (C, T) snippet feature array and gathers the snippet of
   every sampled frame -> ``inputs`` (N, C) float32.
 
-MMAction2 0.x decoded BGR, then ``Normalize(to_bgr=True)`` flipped to RGB before
-subtracting ``[104, 117, 128]``; decoding RGB here and subtracting the same mean in the
-same channel order gives the same tensor.
+Channel order: 0.x decoded frames as RGB (``RawFrameDecode``), then
+``Normalize(mean=[104, 117, 128], to_bgr=True)`` swapped them to **BGR** before subtracting
+the mean, which is a BGR (Caffe) mean. The network input is therefore ``B - 104, G - 117,
+R - 128``; ``to_bgr=False`` gives RGB minus the mean instead (a model trained that way).
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Sequence
 
+import mmcv
 import numpy as np
-from PIL import Image
 
 from mmloc.registry import TRANSFORMS
 
@@ -28,18 +30,29 @@ def rescale_size(width: int, height: int, scale: Sequence[int]):
     return int(width * factor + 0.5), int(height * factor + 0.5)
 
 
-def resize_center_crop(img: Image.Image, scale: Sequence[int], crop_size: int) -> np.ndarray:
-    """Keep-ratio resize to ``scale`` (long, short), then a centre ``crop_size`` square.
+def resize_center_crop(img: np.ndarray, scale: Sequence[int], crop_size: int) -> np.ndarray:
+    """0.x ``Resize(scale, keep_ratio=True)`` (``mmcv.imresize``, OpenCV bilinear, no
+    antialiasing) then ``CenterCrop(crop_size)``.
 
-    Images smaller than the crop after resizing are enlarged to it. Returns
-    (crop, crop, 3) float32 RGB.
+    Args:
+        img: (H, W, 3) uint8 image.
+    Returns:
+        (crop, crop, 3) float32, same channel order as ``img``. Images smaller than the crop
+        after resizing are enlarged to it (0.x would crop out of bounds).
     """
-    nw, nh = rescale_size(*img.size, scale)
+    h, w = img.shape[:2]
+    nw, nh = rescale_size(w, h, scale)
     nw, nh = max(nw, crop_size), max(nh, crop_size)
-    img = img.resize((nw, nh), Image.BILINEAR)
+    img = mmcv.imresize(img, (nw, nh), interpolation='bilinear')
     left, top = (nw - crop_size) // 2, (nh - crop_size) // 2
-    img = img.crop((left, top, left + crop_size, top + crop_size))
-    return np.asarray(img, dtype=np.float32)
+    return img[top:top + crop_size, left:left + crop_size].astype(np.float32)
+
+
+def normalize_frame(img: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                    to_bgr: bool) -> np.ndarray:
+    """0.x ``Normalize``: optionally swap RGB -> BGR, then ``(img - mean) / std`` per channel
+    (``mmcv.imnormalize_``, in place on a float32 (H, W, 3) image). Returns (3, H, W)."""
+    return mmcv.imnormalize_(img, mean, std, to_rgb=to_bgr).transpose(2, 0, 1)
 
 
 @TRANSFORMS.register_module()
@@ -50,17 +63,35 @@ class SSNLoadFrames:
         filename_tmpl: frame file name pattern (1-based index).
         scale: keep-ratio resize bound ``(long, short)`` as 0.x ``Resize((340, 256))``.
         crop_size: centre crop, in pixels.
-        mean / std: per-channel RGB normalisation.
+        mean / std: per-channel normalisation, in the channel order of the network input
+            (BGR when ``to_bgr``).
+        to_bgr: swap the decoded RGB frame to BGR before normalising (0.x
+            ``Normalize(to_bgr=True)``, the SSN default).
     """
 
     def __init__(self, filename_tmpl: str = 'img_{:05}.jpg',
-                 scale: Sequence[int] = (340, 256), crop_size: int = 224, mean: Sequence[float] = (104, 117, 128),
-                 std: Sequence[float] = (1, 1, 1)):
+                 scale: Sequence[int] = (340, 256), crop_size: int = 224,
+                 mean: Sequence[float] = (104, 117, 128), std: Sequence[float] = (1, 1, 1),
+                 to_bgr: bool = True):
         self.filename_tmpl = filename_tmpl
         self.scale = tuple(scale)
         self.crop_size = crop_size
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
+        self.to_bgr = to_bgr
+
+    def _read(self, path: str, results: dict) -> np.ndarray:
+        """(H, W, 3) uint8 RGB, decoded as 0.x ``RawFrameDecode`` does (``mmcv.imfrombytes``)."""
+        try:
+            with open(path, 'rb') as f:
+                content = f.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f'video {results.get("video_id")}: frame {path} not found '
+                                    f'(total_frames {results.get("total_frames")})') from None
+        img = mmcv.imfrombytes(content, flag='color', channel_order='bgr')
+        if img is None:  # cv2 decodes what it cannot read to None
+            raise ValueError(f'{path}: video {results.get("video_id")}: not a readable image')
+        return mmcv.bgr2rgb(img)  # what channel_order='rgb' does, once decoding succeeded
 
     def __call__(self, results: dict) -> dict:
         frame_dir = results['frame_dir']
@@ -69,15 +100,8 @@ class SSNLoadFrames:
         for i in np.asarray(results['frame_inds']).tolist():
             if i not in cache:
                 path = osp.join(frame_dir, self.filename_tmpl.format(i))
-                try:
-                    with Image.open(path) as im:
-                        arr = resize_center_crop(im.convert('RGB'), self.scale,
-                                                 self.crop_size)
-                except FileNotFoundError:
-                    raise FileNotFoundError(f'video {results.get("video_id")}: frame {path} '
-                                            f'not found (total_frames '
-                                            f'{results.get("total_frames")})') from None
-                cache[i] = ((arr - self.mean) / self.std).transpose(2, 0, 1)
+                arr = resize_center_crop(self._read(path, results), self.scale, self.crop_size)
+                cache[i] = normalize_frame(arr, self.mean, self.std, self.to_bgr)
             frames.append(cache[i])
         results['inputs'] = np.ascontiguousarray(np.stack(frames), dtype=np.float32)
         return results

@@ -30,7 +30,9 @@ class SSN(BaseModel):
         cls_head: ``SSNHead`` config. loss: ``SSNLoss`` config.
         dropout_ratio: dropout on per-frame features before the head (0.x: 0.8).
         test_cfg: ``top_k`` (2000), ``nms`` IoU (0.2), ``use_regression`` (True),
-            ``batch_size``: frames per backbone chunk at test time.
+            ``batch_size``: frames per backbone chunk at test time, ``zero_length``:
+            ``'drop'`` (default), ``'mmaction2_0x'`` or ``'keep'`` (see
+            ``mmloc.models.ssn.postprocess``).
     """
 
     def __init__(self, backbone: dict, cls_head: dict, loss: Optional[dict] = None,
@@ -41,7 +43,8 @@ class SSN(BaseModel):
         self.cls_head = MODELS.build(cls_head)
         self.loss_module = MODELS.build(loss or dict(type='SSNLoss'))
         self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
-        self.test_cfg = dict(dict(top_k=2000, nms=0.2, use_regression=True, batch_size=64),
+        self.test_cfg = dict(dict(top_k=2000, nms=0.2, use_regression=True, batch_size=64,
+                                  zero_length='drop'),
                              **(test_cfg or {}))
         # 0.x checkpoints saved after testing carry the derived ``cls_head.test_fc``; we
         # rebuild it from the three classifiers, so strict loading simply drops it.
@@ -53,10 +56,15 @@ class SSN(BaseModel):
             del state_dict[key]
 
     def extract_feat(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) or (N, C) -> (N, D) per-frame features (spatial average pooling)."""
+        """(N, 3, H, W) or (N, C) -> (N, D) per-frame features (spatial average pooling).
+
+        Pooling is 0.x's ``AvgPool2d(7, stride=1)`` over the 7 x 7 map of a 224 crop (the
+        same op, so the same rounding as ``mean``, which differs by ~1e-4); other crop sizes
+        pool their whole map.
+        """
         x = self.backbone(x)
         if x.dim() == 4:
-            x = x.mean(dim=(2, 3))
+            x = nn.functional.avg_pool2d(x, kernel_size=x.shape[-2:], stride=1).flatten(1)
         return x
 
     @staticmethod
@@ -130,7 +138,8 @@ class SSN(BaseModel):
                                                  sample.metainfo['reg_norm_consts'])
             seg, score, label = ssn_detections(
                 props.segments.cpu().numpy(), act, comp, bbox, self.test_cfg['top_k'],
-                self.test_cfg['nms'], self.test_cfg['use_regression'])
+                self.test_cfg['nms'], self.test_cfg['use_regression'],
+                zero_length=self.test_cfg['zero_length'])
             seg_s = Segments(seg, 'normalised').to('second', self._time_grid(sample.metainfo))
             pred = InstanceData()
             pred.segments = torch.from_numpy(seg_s.numpy()).float()

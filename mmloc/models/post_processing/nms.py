@@ -86,13 +86,19 @@ def _greedy_hard(order: np.ndarray,
 
 
 # ----------------------------------------------------------------------------- hard NMS
-def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float,
+             zero_length_overlap: bool = False) -> np.ndarray:
     """Greedy hard NMS (SSN's): keep the best, drop every later one with IoU ``> iou_threshold``.
 
     Args:
         segments: (N, 2) ``[start, end]``, any one unit.
         scores: (N,).
         iou_threshold: a candidate survives a kept one when their IoU is ``<= iou_threshold``.
+        zero_length_overlap: False: two zero-length segments have IoU 0 (the union-0 guard of
+            :mod:`mmloc.structures.segment_ops`), so they never suppress each other. True:
+            MMAction2 0.x's ``temporal_nms``, whose IoU is 0/0 = NaN for them and NaN is never
+            ``<= iou_threshold``: a kept zero-length segment removes every later zero-length
+            one, wherever it lies.
 
     Returns:
         (K,) int64 indices of the kept candidates, by score descending; ties in the order of
@@ -104,8 +110,15 @@ def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float) -> 
     order = np.argsort(scores)[::-1]
     if len(order) == 0:
         return order
-    return _greedy_hard(order, lambda i, rest: pairwise_temporal_iou(
-        segs[i:i + 1], segs[rest])[0] <= iou_threshold)
+    zero = segs[:, 1] - segs[:, 0] == 0
+
+    def survives(i, rest):
+        ok = pairwise_temporal_iou(segs[i:i + 1], segs[rest])[0] <= iou_threshold
+        if zero_length_overlap and zero[i]:
+            ok &= ~zero[rest]
+        return ok
+
+    return _greedy_hard(order, survives)
 
 
 # ----------------------------------------------------------------------------- Soft-NMS
