@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import nms_legacy_reference as legacy
+from bmn_loop_reference import loop_soft_nms
 
 from mmloc.models import bmn_candidates
 from mmloc.models.afsd import inference as afsd_inference
@@ -65,22 +66,47 @@ def _new_and_legacy(monkeypatch, module, name, legacy_fn, call):
 
 
 # ----------------------------------------------------------------------------- MMAction2 (BMN, PEM)
+# MMAction2's Soft-NMS rounds its union as ((len_m - inter) + end) - start, and runs PEM's
+# float32 rows in float32; the frozen pre-redesign loop rounded len_m + len - inter in float64,
+# which differs at exact-threshold IoUs of grid-aligned proposals (issue #18 item 11). The
+# reference here is the per-pair transcription of MMAction2's loop (bmn_loop_reference).
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
 @pytest.mark.parametrize('n,seed,ties', _cases())
-def test_mmaction2_soft_nms_bit_identical_to_legacy(n, seed, ties):
+def test_mmaction2_soft_nms_bit_identical_to_mmaction2_loop(n, seed, ties, dtype):
     rng = np.random.default_rng([1, n, seed, ties])
     rows = np.column_stack([_segments(rng, n), rng.uniform(size=n), _scores(rng, n, ties)])
+    rows = rows.astype(dtype)
     low = float(rng.uniform(-0.1, 0.7))
     for top_k in (0, 1, 3, 100, 1000):
         for alpha in (0.4, 0.75):
-            got = mmaction2_soft_nms(rows, alpha, low, 0.9, top_k)
-            ref = legacy.legacy_mmaction2_soft_suppression(rows, alpha, low, 0.9, top_k)
+            got = mmaction2_soft_nms(rows, alpha, low, 0.9, top_k, dtype=dtype)
+            ref = loop_soft_nms(rows, alpha, low, 0.9, top_k, dtype)
             assert _same(got, ref), (top_k, alpha)
 
 
-def _assert_post_processing_unchanged(monkeypatch, rows, *params):
+def test_mmaction2_soft_nms_at_an_exact_threshold_iou():
+    # kept [0, 0.25] (threshold 0.5 + 0.4 * 0.25 = 0.6), other [0.09, 0.24]: IoU 0.15 / 0.25.
+    # MMAction2's union (0.25 - 0.15) + 0.24 - 0.09 gives 0.6000000000000001 > 0.6: decayed.
+    # The sum 0.25 + 0.15 - 0.15 gives 0.6 exactly: not decayed.
+    t = np.arange(101) / 100
+    rows = np.array([[t[0], t[25], 0.9], [t[9], t[24], 0.8]])
+    out = mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, 10)
+    iou = 0.15 / ((0.25 - 0.15) + t[24] - t[9])
+    assert iou > 0.6
+    np.testing.assert_array_equal(out[:, 2], [0.9, 0.8 * np.exp(-np.square(iou) / 0.4)])
+    np.testing.assert_array_equal(out, loop_soft_nms(rows, 0.4, 0.5, 0.9, 10))
+    _, kept = soft_nms(rows[:, :2], rows[:, 2], sigma=0.4, iou_threshold=0.6, union='sum')
+    np.testing.assert_array_equal(kept, [0.9, 0.8])      # the other rounding: no decay
+
+
+def _mmaction2_loop_as_patch(rows, alpha, low, high, top_k, dtype=np.float64):
+    return loop_soft_nms(rows, alpha, low, high, top_k, dtype)
+
+
+def _assert_post_processing_follows_mmaction2(monkeypatch, rows, *params, **kw):
     new, old = _new_and_legacy(monkeypatch, proposal_utils, 'mmaction2_soft_nms',
-                               legacy.legacy_mmaction2_soft_suppression,
-                               lambda: proposal_utils.post_processing(rows, *params))
+                               _mmaction2_loop_as_patch,
+                               lambda: proposal_utils.post_processing(rows, *params, **kw))
     assert _same(new, old)
 
 
@@ -94,18 +120,29 @@ def test_post_processing_of_bmn_rows_bit_identical(monkeypatch, T, seed):
     rows = bmn_candidates(start, end, cls, reg)
     assert rows.shape[1] == 7
     for top_k in (1, 20, 100):
-        _assert_post_processing_unchanged(monkeypatch, rows, 87.5, 0.4, 0.5, 0.9, top_k)
+        _assert_post_processing_follows_mmaction2(monkeypatch, rows, 87.5, 0.4, 0.5, 0.9, top_k)
 
 
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
 @pytest.mark.parametrize('n,seed,ties', _cases(range(2)))
-def test_post_processing_of_pem_rows_bit_identical(monkeypatch, n, seed, ties):
+def test_post_processing_of_pem_rows_bit_identical(monkeypatch, n, seed, ties, dtype):
     rng = np.random.default_rng([3, n, seed, ties])
     # (N, 6) float32 rows as PEM.predict builds them: tmin, tmax, tmin/tmax scores, p, product.
     cols = [*_segments(rng, n).T, *rng.uniform(size=(2, n)), _scores(rng, n, ties)]
     cols = [np.asarray(c, np.float32) for c in cols]
     rows = np.stack(cols + [cols[4] * cols[2] * cols[3]], axis=1)
     for top_k in (1, 10, 100):
-        _assert_post_processing_unchanged(monkeypatch, rows, 33.3, 0.75, 0.65, 0.9, top_k)
+        _assert_post_processing_follows_mmaction2(monkeypatch, rows, 33.3, 0.75, 0.65, 0.9,
+                                                  top_k, dtype=dtype)
+
+
+def test_pem_post_processing_runs_in_float32_by_default():
+    from mmloc.registry import MODELS
+    pem = MODELS.build(dict(type='PEM'))
+    assert pem.soft_nms_dtype == np.float32
+    assert MODELS.build(dict(type='PEM', soft_nms_dtype='float64')).soft_nms_dtype == np.float64
+    with pytest.raises(ValueError, match='soft_nms_dtype'):
+        MODELS.build(dict(type='PEM', soft_nms_dtype='half'))
 
 
 def test_mmaction2_tiny_alpha_keeps_each_row_once():

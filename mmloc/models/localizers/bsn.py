@@ -124,6 +124,8 @@ class PEM(BaseModel):
         pem_feat_dim, pem_hidden_dim: 32, 256. pem_u_ratio_m, pem_u_ratio_l: sampling
             ratios of mid/low-IoU proposals. pem_high/low_temporal_iou_threshold: 0.6, 0.2.
         soft_nms_*: Soft-NMS parameters; post_process_top_k: proposals kept per video.
+        soft_nms_dtype: ``'float32'`` (MMAction2: its PEM rows are float32 and its Soft-NMS
+            and sort run on them as they are) or ``'float64'``.
         feature_extraction_interval: frames per snippet for the output-seconds formula.
         weighted_loss: False = MMAction2 parity (plain mean Smooth-L1, spec §4.4);
             True = the sampled, weighted loss the paper intends.
@@ -135,7 +137,8 @@ class PEM(BaseModel):
                  pem_high_temporal_iou_threshold: float = 0.6,
                  pem_low_temporal_iou_threshold: float = 0.2, soft_nms_alpha: float = 0.75,
                  soft_nms_low_threshold: float = 0.65, soft_nms_high_threshold: float = 0.9,
-                 post_process_top_k: int = 100, feature_extraction_interval: int = 16,
+                 post_process_top_k: int = 100, soft_nms_dtype: str = 'float32',
+                 feature_extraction_interval: int = 16,
                  fc1_ratio: float = 0.1, fc2_ratio: float = 0.1, output_dim: int = 1,
                  weighted_loss: bool = False, loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -149,6 +152,10 @@ class PEM(BaseModel):
         self.soft_nms_low_threshold = soft_nms_low_threshold
         self.soft_nms_high_threshold = soft_nms_high_threshold
         self.post_process_top_k = post_process_top_k
+        if soft_nms_dtype not in ('float32', 'float64'):
+            raise ValueError(f"PEM: soft_nms_dtype must be 'float32' or 'float64', "
+                             f'got {soft_nms_dtype!r}')
+        self.soft_nms_dtype = np.dtype(soft_nms_dtype)
         self.feature_extraction_interval = feature_extraction_interval
         self.fc1_ratio, self.fc2_ratio = fc1_ratio, fc2_ratio
         self.weighted_loss = weighted_loss
@@ -220,7 +227,8 @@ class PEM(BaseModel):
             grid = TimeGrid.from_metainfo(sample.metainfo, 1, self.feature_extraction_interval)
             segments, scores = post_processing(
                 rows, grid, self.soft_nms_alpha, self.soft_nms_low_threshold,
-                self.soft_nms_high_threshold, self.post_process_top_k)
+                self.soft_nms_high_threshold, self.post_process_top_k,
+                dtype=self.soft_nms_dtype)
             sample.pred_instances = InstanceData(
                 segments=torch.as_tensor(np.asarray(segments, dtype=np.float64).reshape(-1, 2)),
                 scores=torch.as_tensor(np.asarray(scores, dtype=np.float64).reshape(-1)))

@@ -24,7 +24,7 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 
-from mmloc.structures.segment_ops import pairwise_intersection, pairwise_temporal_iou
+from mmloc.structures.segment_ops import pairwise_temporal_iou
 
 #: ActionFormer's kernels add this to every segment length (areas), in float32.
 ACTIONFORMER_AREA_EPS = 1e-6
@@ -52,16 +52,20 @@ def _check_method(name: str, method: str) -> None:
         raise ValueError(f"{name}: method must be 'gaussian' or 'linear', got {method!r}")
 
 
-def _decay_weights(iou: np.ndarray, method: str, sigma: float) -> np.ndarray:
+def _decay_weights(iou: np.ndarray, method: str, sigma: float,
+                   correctly_rounded: bool = True) -> np.ndarray:
     """Soft-NMS score multipliers, in the dtype of ``iou``.
 
-    ``'gaussian'``: ``exp(-IoU² / sigma)``; ``'linear'``: ``1 - IoU``.
+    ``'gaussian'``: ``exp(-IoU² / sigma)``; ``'linear'``: ``1 - IoU``. ``correctly_rounded``
+    matters for float32 only: True computes the exp in float64 and rounds it (C's ``expf``, as
+    ActionFormer's kernel calls it); False uses numpy's own float32 exp (MMAction2 on float32
+    rows), which may be an ulp or two away.
     """
     if method == 'linear':
         return 1 - iou
     arg = -np.square(iou) / iou.dtype.type(sigma)
-    # float32 (ActionFormer's C++ kernel calls C's expf): exp in float64, then rounded, is
-    # correctly rounded; numpy's own float32 exp may be an ulp or two away from it.
+    if not correctly_rounded:
+        return np.exp(arg)
     return np.exp(arg, dtype=np.float64).astype(iou.dtype, copy=False)
 
 
@@ -125,8 +129,9 @@ def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float,
 def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussian',
              sigma: float = 0.5, iou_threshold=None, min_score: Optional[float] = None,
              top_k: Optional[int] = None, drop_last: bool = False,
-             selected_length_floor: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Soft-NMS (float64) over candidates in a fixed order.
+             selected_length_floor: Optional[float] = None, union: str = 'sum',
+             dtype=np.float64) -> Tuple[np.ndarray, np.ndarray]:
+    """Soft-NMS over candidates in a fixed order.
 
     Each round keeps the live candidate with the highest score (the first in input order on
     ties) and decays every other live candidate ``j`` overlapping it with
@@ -147,13 +152,25 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
         drop_last: stop as soon as one live candidate is left, without keeping it (AFSD).
         selected_length_floor: None: the IoU of :mod:`mmloc.structures.segment_ops`. A float:
             the kept segment's length is floored at it in the union (AFSD).
+        union: how the union of the kept ``m`` and a candidate ``j`` is rounded: ``'sum'``
+            ``len_m + len_j - inter`` (segment_ops', AFSD's); ``'mmaction2'``
+            ``((len_m - inter) + end_j) - start_j``, MMAction2's ``temporal_iou``. They differ
+            in the last bit, which decides grid-aligned pairs whose IoU is exactly the
+            threshold.
+        dtype: ``np.float64``, or ``np.float32`` for every step in float32 with numpy's
+            float32 exp (MMAction2 on PEM's float32 rows).
 
     Returns:
         keep: (K,) int64 indices in the order kept (non-increasing kept scores).
-        kept_scores: (K,) float64, the (decayed) score of each when it was kept.
+        kept_scores: (K,) ``dtype``, the (decayed) score of each when it was kept.
     """
-    segs = _as_segments(segments, 'soft_nms')
-    score = np.asarray(scores, dtype=np.float64).reshape(-1)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f'soft_nms: dtype must be float32 or float64, got {dtype}')
+    if union not in ('sum', 'mmaction2'):
+        raise ValueError(f"soft_nms: union must be 'sum' or 'mmaction2', got {union!r}")
+    segs = _as_segments(segments, 'soft_nms', dtype)
+    score = np.asarray(scores, dtype=dtype).reshape(-1)
     _check_lengths('soft_nms', segs, score)
     _check_method('soft_nms', method)
     live = np.ones(len(score), bool) if min_score is None else score >= min_score
@@ -162,7 +179,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     work = np.where(live, score, -np.inf)
     length = segs[:, 1] - segs[:, 0]
     thresholds = None if iou_threshold is None else \
-        np.broadcast_to(np.asarray(iou_threshold, dtype=np.float64), score.shape)
+        np.broadcast_to(np.asarray(iou_threshold, dtype=dtype), score.shape)
     n_live = int(live.sum())
     limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
@@ -176,34 +193,40 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
         live[m] = False
         work[m] = -np.inf
         n_live -= 1
-        inter = pairwise_intersection(segs[m:m + 1], segs)[0]
+        # pairwise_intersection's max / min / clip, in ``dtype``
+        inter = np.maximum(np.minimum(segs[m, 1], segs[:, 1]) - np.maximum(segs[m, 0], segs[:, 0]),
+                           0)
         # Only overlapping candidates can change (IoU 0 gives a factor of 1), usually few of
         # them: the union is formed for those only. Their union is > 0, so this is
         # segment_ops' IoU without its union-0 guard, unless the length is floored.
         near = np.flatnonzero((inter > 0) & live)
         kept_len = length[m] if selected_length_floor is None else \
-            max(length[m], selected_length_floor)
-        iou = inter[near] / (kept_len + length[near] - inter[near])
+            max(length[m], dtype.type(selected_length_floor))
+        if union == 'sum':
+            iou = inter[near] / (kept_len + length[near] - inter[near])
+        else:
+            iou = inter[near] / ((kept_len - inter[near]) + segs[near, 1] - segs[near, 0])
         if thresholds is not None:
             hit = iou > thresholds[m]
             near, iou = near[hit], iou[hit]
-        work[near] *= _decay_weights(iou, method, sigma)
+        work[near] *= _decay_weights(iou, method, sigma, correctly_rounded=False)
         if min_score is not None:
             dead = near[work[near] < min_score]
             live[dead] = False
             work[dead] = -np.inf
             n_live -= len(dead)
-    return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64)
+    return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=dtype)
 
 
 def mmaction2_soft_nms(proposals: np.ndarray, alpha: float, low_threshold: float,
-                       high_threshold: float, top_k: int) -> np.ndarray:
+                       high_threshold: float, top_k: int, dtype=np.float64) -> np.ndarray:
     """MMAction2's Gaussian Soft-NMS with a width-dependent IoU threshold (BMN, BSN PEM).
 
     Rows are sorted by score (last column) descending (numpy argsort, reversed); then, in
     :func:`soft_nms` terms, ``sigma = alpha``, ``iou_threshold = low + (high - low) * width``
-    of the kept proposal, no score floor, and ``top_k + 1`` rows are kept at most: MMAction2's
-    off-by-one, kept for parity (its caller cuts to ``top_k``).
+    of the kept proposal, MMAction2's union rounding (``union='mmaction2'``), no score floor,
+    and ``top_k + 1`` rows are kept at most: MMAction2's off-by-one, kept for parity (its
+    caller cuts to ``top_k``).
 
     Args:
         proposals: (N, >=3) rows ``[tmin, tmax, ..., score]``, times normalised to [0, 1]
@@ -212,20 +235,23 @@ def mmaction2_soft_nms(proposals: np.ndarray, alpha: float, low_threshold: float
         low_threshold: the IoU threshold of a zero-width kept proposal.
         high_threshold: the IoU threshold of a full-width (width 1) kept proposal.
         top_k: proposals the caller wants; ``top_k + 1`` come back at most.
+        dtype: the arithmetic, sort included: float64 (BMN's rows), or float32 (MMAction2
+            runs PEM's float32 rows in float32).
 
     Returns:
-        (K, 3) float64 ``[tmin, tmax, decayed_score]``, K <= min(N, top_k + 1), in the order
+        (K, 3) ``dtype`` ``[tmin, tmax, decayed_score]``, K <= min(N, top_k + 1), in the order
         kept (non-increasing decayed scores).
     """
-    props = np.asarray(proposals, dtype=np.float64)
+    props = np.asarray(proposals, dtype=dtype)
     if props.ndim != 2 or props.shape[1] < 3:
         raise ValueError(f'mmaction2_soft_nms: expected an (N, >=3) array '
                          f'[tmin, tmax, ..., score], got shape {props.shape}')
     props = props[props[:, -1].argsort()[::-1]]
     segs = props[:, :2]
+    # python floats are weak scalars (NEP 50): in ``dtype``, as MMAction2's scalar code
     width_threshold = low_threshold + (high_threshold - low_threshold) * (segs[:, 1] - segs[:, 0])
     keep, kept_scores = soft_nms(segs, props[:, -1], sigma=alpha, iou_threshold=width_threshold,
-                                 top_k=top_k + 1)
+                                 top_k=top_k + 1, union='mmaction2', dtype=dtype)
     return np.column_stack([segs[keep], kept_scores]).reshape(-1, 3)
 
 
