@@ -20,6 +20,7 @@ Every reader names the file, the video and the field in its errors.
 """
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from typing import Iterable, Mapping
@@ -83,6 +84,21 @@ def _segment(value, where: str) -> tuple[float, float]:
     return start, end
 
 
+#: DETAD's per-instance characteristic fields -> the names of ``mmloc.evaluation.diagnosis``.
+DETAD_CHARACTERISTIC_FIELDS = {'coverage': 'coverage', 'length': 'length',
+                               'num-instances': 'num_instances'}
+
+
+def _characteristic(value, where: str, field: str) -> float:
+    """A DETAD characteristic of one annotation: a finite number, or nan when absent / null."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value):
+        raise FormatError(f'{where}: "{field}" must be a finite number, got {value!r}')
+    return float(value)
+
+
 def read_blocked(path) -> list[str]:
     """The official ``get_blocked`` reply: a JSON list of bare video ids."""
     data = load_json(path)
@@ -106,7 +122,10 @@ def read_ground_truth(source, subset: str | None = None,
     Returns:
         ``{bare_video_id: {'segments': (G, 2) float64 seconds, 'labels': [str] * G,
         'duration': float | None, 'subset': str | None}}`` in file order. Videos with no
-        annotation are kept (G = 0).
+        annotation are kept (G = 0). Where annotations carry DETAD's per-instance
+        characteristics (``coverage``, ``length``, ``num-instances``, as in DETAD's
+        ``*_extra_characteristics.json``), the record also has ``'characteristics':
+        {'coverage' | 'length' | 'num_instances': (G,) float64, nan where not given}``.
     """
     data, name = _source(source, '<ground truth>')
     if not isinstance(data, dict):
@@ -133,16 +152,23 @@ def read_ground_truth(source, subset: str | None = None,
         if anns is None:
             raise FormatError(f'{where}: missing field "annotations"')
         segments, labels = [], []
+        chars = {name: [] for name in DETAD_CHARACTERISTIC_FIELDS.values()}
         for i, ann in enumerate(anns):
             if not isinstance(ann, dict) or 'segment' not in ann or 'label' not in ann:
                 raise FormatError(f'{where}: annotation {i} needs "segment" and "label"')
             segments.append(_segment(ann['segment'], f'{where} annotation {i}'))
             labels.append(ann['label'])
+            for field, name in DETAD_CHARACTERISTIC_FIELDS.items():
+                chars[name].append(_characteristic(ann.get(field), f'{where} annotation {i}',
+                                                   field))
         duration = rec.get('duration', rec.get('duration_second'))
         out[vid] = dict(segments=np.asarray(segments, dtype=np.float64).reshape(-1, 2),
                         labels=labels,
                         duration=None if duration is None else float(duration),
                         subset=rec.get('subset'))
+        if any(not math.isnan(v) for values in chars.values() for v in values):
+            out[vid]['characteristics'] = {k: np.asarray(v, dtype=np.float64)
+                                           for k, v in chars.items()}
     if subset is not None and has_subset and not out:
         raise FormatError(f'{name}: no video of subset {subset!r}')
     return out

@@ -132,3 +132,63 @@ def test_tool_on_activitynet_validation(shared_data, tmp_path):
     for key, cag in (('detection', False), ('class_agnostic', True)):
         _check_summary(saved[key], n_all - sum(excluded.values()), cag)
     assert len(saved['detection']['tiou_thresholds']) == 10
+
+
+def test_tool_on_detad_own_ground_truth_file(shared_data, tmp_path, recwarn):
+    """DETAD's THUMOS14 GT as it ships it (characteristics per instance, no video duration):
+    every instance gets its buckets from the file, and no characteristic is reported missing."""
+    ann = shared_data / 'thumos14/detad/thumos14_test_extra_characteristics.json'
+    gt = read_ground_truth(ann, subset='testing')
+    assert all(r['duration'] is None for r in gt.values())
+    names = class_names_from_gt(gt)
+    res_file = tmp_path / 'jittered_results.json'
+    write_results(res_file, {v: d for v, d in jittered_detections(gt, names, seed=0).items()
+                             if len(d['scores'])})
+    result = diagnose_tool.main([str(res_file), '--ann', str(ann), '--subset', 'testing',
+                                 '--protocol', 'thumos14', '--out-dir', str(tmp_path / 'd')])
+    assert not [w for w in recwarn if 'bucket' in str(w.message)]
+    raw = json.loads(ann.read_text())['database']
+    given = [a['coverage'] for r in raw.values() for a in r['annotations']]
+    edges = BUCKETS['thumos14']['coverage'][0]
+    expected = np.histogram(given, edges)[0]     # no coverage lies exactly on an inner edge
+    assert not np.isin(given, edges[1:-1]).any()
+    for key in ('detection', 'class_agnostic'):
+        sens = result[key]['sensitivity']
+        for name in ('coverage', 'length', 'num_instances'):
+            assert sens[name]['no_bucket'] == 0, (key, name)
+            assert all(v is not None and np.isfinite(v) for v in sens[name]['average_mAP_N'])
+        assert sens['coverage']['num_gt'] == expected.tolist()
+    assert result['detection']['false_negative']['min_normalized_precision'] == 0.05
+
+
+def test_unknown_coverage_is_warned_once_naming_the_field(shared_data, tmp_path):
+    """Without per-instance coverage and without durations, one warning names both fields."""
+    src = json.loads((shared_data / 'thumos14/detad/thumos14_test_extra_characteristics.json')
+                     .read_text())
+    for rec in src['database'].values():
+        for a in rec['annotations']:
+            del a['coverage']
+    ann = tmp_path / 'no_coverage.json'
+    ann.write_text(json.dumps(src))
+    gt = read_ground_truth(ann, subset='testing')
+    res_file = tmp_path / 'jittered_results.json'
+    write_results(res_file, {v: d for v, d in jittered_detections(
+        gt, class_names_from_gt(gt), seed=1).items() if len(d['scores'])})
+    with pytest.warns(UserWarning) as caught:
+        result = diagnose_tool.main([str(res_file), '--ann', str(ann), '--subset', 'testing',
+                                     '--protocol', 'thumos14', '--out-dir', str(tmp_path / 'd')])
+    msgs = [str(w.message) for w in caught if 'bucket' in str(w.message)]
+    assert len(msgs) == 1
+    assert '3358 of 3358' in msgs[0] and '"coverage"' in msgs[0] and '"duration"' in msgs[0]
+    sens = result['detection']['sensitivity']
+    assert sens['coverage']['no_bucket'] == 3358
+    assert sens['length']['no_bucket'] == 0 and sens['num_instances']['no_bucket'] == 0
+
+
+def test_fn_min_precision_defaults_to_detad():
+    assert diagnose_tool.parse_args(['r.json', '--ann', 'a.json', '--out-dir', 'o']
+                                    ).fn_min_precision == 0.05
+    import inspect
+
+    from mmloc.evaluation.diagnosis import diagnose
+    assert inspect.signature(diagnose).parameters['fn_min_precision'].default == 0.05

@@ -245,3 +245,21 @@ def test_diagnose_files_in_memory_layouts_and_errors():
     bad = {'results': {'a': [{'segment': [0, 10], 'score': 0.9, 'label': 'swim'}]}}
     with pytest.raises(KeyError, match="video a: label 'swim'"):
         diagnose_files(bad, gt)
+
+
+def test_given_characteristics_win_and_missing_ones_are_computed():
+    # 4.4 - 1.4 = 3.0000000000000004 in float64: bucket S by the segment, XS by DETAD's
+    # rounded 3.0; coverage is given for one instance only, the other has a known duration
+    gt = {'v': (np.array([[1.4, 4.4], [10.0, 11.0]]), np.array([0, 0]))}
+    pr = {'v': (np.array([[1.4, 4.4]]), np.array([0.9]), np.array([0]))}
+    chars = {'v': {'length': np.array([3.0, np.nan]), 'coverage': np.array([0.5, np.nan])}}
+    s = diagnose(gt, pr, 1, {'v': 100.0}, protocol='thumos14', characteristics=chars)
+    assert s['sensitivity']['length']['num_gt'] == [2, 0, 0, 0, 0]       # 3.0 and 1.0: XS
+    assert s['sensitivity']['coverage']['num_gt'] == [1, 0, 0, 0, 1]     # 0.01 XS, 0.5 XL
+    plain = diagnose(gt, pr, 1, {'v': 100.0}, protocol='thumos14')
+    assert plain['sensitivity']['length']['num_gt'] == [1, 1, 0, 0, 0]
+    # a given coverage above 1 drops the instance as DETAD does
+    over = {'v': {'coverage': np.array([1.5, np.nan])}}
+    s = diagnose(gt, pr, 1, None, protocol='thumos14', characteristics=over,
+                 warn_unknown_characteristics=False)
+    assert s['excluded_gt']['coverage_above_1'] == 1 and s['num_gt'] == 1

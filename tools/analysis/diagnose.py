@@ -10,8 +10,10 @@ Examples:
 Results: ours/MMAction2 results.json or the official submission JSON. With labels, the
 detections are analysed and also their class-agnostic view (``proposal_*`` figures); without
 labels, only the class-agnostic view. Annotations: official ActivityNet JSON, MMAction2
-annotation JSON or hybrid GT (``--subset`` applies to files with a ``subset`` field). Coverage
-needs the video duration in the annotation file (``duration`` / ``duration_second``).
+annotation JSON or hybrid GT (``--subset`` applies to files with a ``subset`` field), and DETAD's
+``*_extra_characteristics.json``, whose per-instance ``coverage`` / ``length`` / ``num-instances``
+are used as given. Coverage is otherwise computed from the video duration (``duration`` /
+``duration_second``); a warning says when neither is there.
 The last printed line is one JSON object with the headline figures.
 """
 import argparse
@@ -38,10 +40,10 @@ def parse_args(argv=None):
                         help='GT/prediction labels left out (default: Ambiguous)')
     parser.add_argument('--limit-factor', type=int, default=10,
                         help='K of the top-KG false-positive profile (default 10)')
-    parser.add_argument('--fn-min-precision', type=float, default=0.0,
+    parser.add_argument('--fn-min-precision', type=float, default=0.05,
                         help='false negatives: a GT counts as detected only by predictions ranked '
-                             'where the normalised precision exceeds this (0 = any rank; DETAD '
-                             'uses 0.05)')
+                             'where the normalised precision exceeds this (default 0.05, DETAD\'s; '
+                             '0 = any rank)')
     return parser.parse_args(argv)
 
 

@@ -11,10 +11,12 @@ ActivityNet buckets, ``thumos14`` analyses tIoU 0.5 only with the THUMOS14 bucke
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Iterable, Mapping
 
 import numpy as np
 
+from ..formats import DETAD_CHARACTERISTIC_FIELDS
 from ..functional.detection_map import (ANET_TIOU_THRESHOLDS, compute_detection_map,
                                         match_detections)
 from .characteristics import BUCKETS, CHARACTERISTICS, bucketize, instance_characteristics
@@ -24,30 +26,87 @@ from .matching import flatten_ground_truth, flatten_predictions, top_gt_overlap
 from .normalized_ap import average_positives_per_class, discard_low_precision
 from .sensitivity import false_negative_rates, missed_ground_truth, sensitivity_by_bucket
 
+#: DETAD's false-negative analysis counts predictions ranked above this normalised precision.
+DETAD_FN_MIN_PRECISION = 0.05
+#: Our characteristic names -> DETAD's per-instance annotation fields.
+DETAD_FIELD_OF = {name: field for field, name in DETAD_CHARACTERISTIC_FIELDS.items()}
+
 #: tIoU thresholds of DETAD's analyses per protocol.
 DIAGNOSIS_TIOU_THRESHOLDS = {'anet': ANET_TIOU_THRESHOLDS, 'thumos14': np.array([0.5])}
 
 
-def filter_ground_truth(ground_truth: Mapping, durations: Mapping | None = None):
-    """Drop GT that DETAD drops: length <= 0, and coverage > 1 where the duration is known.
+def _keep_masks(ground_truth: Mapping, durations: Mapping | None,
+                characteristics: Mapping | None):
+    """Per video, the instances DETAD keeps: length > 0, and coverage <= 1 where it is known
+    (the file's own ``coverage`` where given, else length / duration)."""
+    masks, n_len, n_cov = {}, 0, 0
+    for vid, (segs, _) in ground_truth.items():
+        segs = np.asarray(segs, dtype=np.float64).reshape(-1, 2)
+        length = segs[:, 1] - segs[:, 0]
+        ok_len = length > 0
+        dur = None if durations is None else durations.get(vid)
+        coverage = np.full(len(segs), np.nan)
+        if dur is not None and dur > 0:
+            coverage = length / dur
+        given = (characteristics or {}).get(vid, {}).get('coverage')
+        if given is not None:
+            coverage = np.where(np.isnan(given), coverage, given)
+        ok_cov = ~(coverage > 1)                 # nan (unknown) is kept
+        n_len += int((~ok_len).sum())
+        n_cov += int((ok_len & ~ok_cov).sum())
+        masks[vid] = ok_len & ok_cov
+    return masks, dict(non_positive_length=n_len, coverage_above_1=n_cov)
+
+
+def filter_ground_truth(ground_truth: Mapping, durations: Mapping | None = None,
+                        characteristics: Mapping | None = None):
+    """Drop GT that DETAD drops: length <= 0, and coverage > 1 where it is known.
+
+    Args:
+        ground_truth: ``{video: (segments (G, 2) s, labels (G,))}``.
+        durations: ``{video: seconds or None}``.
+        characteristics: ``{video: {name: (G,) float, nan where not given}}``, the file's own
+            per-instance characteristics (see :func:`diagnose`); its ``coverage`` wins over
+            length / duration.
 
     Returns:
         ``(kept, excluded)``: the GT mapping without those instances and
         ``{'non_positive_length': int, 'coverage_above_1': int}``.
     """
-    kept, n_len, n_cov = {}, 0, 0
+    masks, excluded = _keep_masks(ground_truth, durations, characteristics)
+    kept = {}
     for vid, (segs, labels) in ground_truth.items():
         segs = np.asarray(segs, dtype=np.float64).reshape(-1, 2)
-        labels = np.asarray(labels).reshape(-1)
-        length = segs[:, 1] - segs[:, 0]
-        ok_len = length > 0
-        dur = None if durations is None else durations.get(vid)
-        ok_cov = np.ones_like(ok_len) if dur is None or not dur > 0 else length <= dur
-        n_len += int((~ok_len).sum())
-        n_cov += int((ok_len & ~ok_cov).sum())
-        keep = ok_len & ok_cov
-        kept[vid] = (segs[keep], labels[keep])
-    return kept, dict(non_positive_length=n_len, coverage_above_1=n_cov)
+        kept[vid] = (segs[masks[vid]], np.asarray(labels).reshape(-1)[masks[vid]])
+    return kept, excluded
+
+
+def merge_characteristics(computed: Mapping[str, np.ndarray], given: Mapping[str, np.ndarray],
+                          num_videos_with_duration: int, num_videos: int,
+                          warn: bool = True) -> dict:
+    """The file's characteristics where it gives them, ours elsewhere; one warning per
+    characteristic that stays unknown for some instances, naming the missing field.
+
+    Args:
+        computed: ``instance_characteristics`` output, (M,) per name (nan = unknown).
+        given: (M,) per name, nan where the file gives nothing.
+        num_videos_with_duration / num_videos: for the message.
+    """
+    out = {}
+    for name, values in computed.items():
+        values = np.asarray(values, dtype=np.float64)
+        if name in given:
+            values = np.where(np.isnan(given[name]), values, given[name])
+        unknown = int(np.isnan(values).sum())
+        if unknown and warn:
+            field = DETAD_FIELD_OF[name]
+            warnings.warn(
+                f'diagnosis: {unknown} of {len(values)} ground-truth instances have no '
+                f'"{name}" bucket: the annotation file gives no per-instance "{field}" for them '
+                f'and {num_videos - num_videos_with_duration} of {num_videos} videos have no '
+                f'"duration" (or "duration_second") to compute it from', stacklevel=3)
+        out[name] = values if name != 'num_instances' else values.astype(np.int64)
+    return out
 
 
 def to_class_agnostic(ground_truth: Mapping, predictions: Mapping):
@@ -61,9 +120,11 @@ def to_class_agnostic(ground_truth: Mapping, predictions: Mapping):
 
 def diagnose(ground_truth: Mapping, predictions: Mapping, num_classes: int,
              durations: Mapping | None = None, protocol: str = 'anet', tiou_thresholds=None,
-             min_tiou: float = 0.1, limit_factor: int = 10, fn_min_precision: float = 0.0,
+             min_tiou: float = 0.1, limit_factor: int = 10,
+             fn_min_precision: float = DETAD_FN_MIN_PRECISION,
              buckets: Mapping | None = None, class_agnostic: bool = False,
-             score_order: str = 'official') -> dict:
+             score_order: str = 'official', characteristics: Mapping | None = None,
+             warn_unknown_characteristics: bool = True) -> dict:
     """False-positive profile, error-removal gains, sensitivity and false-negative rates.
 
     Args:
@@ -76,10 +137,17 @@ def diagnose(ground_truth: Mapping, predictions: Mapping, num_classes: int,
         min_tiou: lower tIoU of localization/confusion errors (DETAD 0.1).
         limit_factor: K of the top-KG false-positive profile (DETAD 10).
         fn_min_precision: a GT counts as detected only by a prediction ranked where the
-            normalised precision is above this (0: at any rank; DETAD's script: 0.05).
+            normalised precision is above this (DETAD's 0.05 by default; 0: at any rank).
         buckets: ``{characteristic: (edges, names)}`` (overrides the protocol's).
         class_agnostic: analyse as proposals (all labels 0).
         score_order: ranking ties, see ``match_detections``.
+        characteristics: ``{video: {'coverage' | 'length' | 'num_instances': (G,) float, nan
+            where not given}}``, per-instance characteristics the GT file provides (DETAD's
+            ``*_extra_characteristics.json``); they are used as given, the missing ones are
+            computed (coverage needs the video duration), and a characteristic that stays
+            unknown is warned about once, naming the missing field
+            (``warn_unknown_characteristics=False``: no warning, e.g. on a second view of the
+            same GT).
 
     Returns:
         JSON-ready dict (lists; ``nan`` where undefined), see ``docs/diagnosis.md``.
@@ -92,7 +160,16 @@ def diagnose(ground_truth: Mapping, predictions: Mapping, num_classes: int,
     if thr.size == 0 or np.any((thr <= min_tiou) | (thr > 1)):
         raise ValueError(f'tiou_thresholds must lie in ({min_tiou}, 1], got {thr.tolist()}')
     buckets = BUCKETS[protocol] if buckets is None else buckets
-    gt_in, excluded = filter_ground_truth(ground_truth, durations)
+    masks, excluded = _keep_masks(ground_truth, durations, characteristics)
+    gt_in = {vid: (np.asarray(segs, dtype=np.float64).reshape(-1, 2)[masks[vid]],
+                   np.asarray(labels).reshape(-1)[masks[vid]])
+             for vid, (segs, labels) in ground_truth.items()}
+    given = {}
+    for name in CHARACTERISTICS:
+        parts = [np.asarray((characteristics or {}).get(vid, {}).get(
+            name, np.full(len(masks[vid]), np.nan)), dtype=np.float64)[masks[vid]]
+            for vid in gt_in]
+        given[name] = np.concatenate(parts) if parts else np.zeros(0)
     pr_in = predictions
     if class_agnostic:
         gt_in, pr_in = to_class_agnostic(gt_in, pr_in)
@@ -117,7 +194,10 @@ def diagnose(ground_truth: Mapping, predictions: Mapping, num_classes: int,
     # sensitivity and false negatives per GT bucket (all predictions)
     dur = np.array([np.nan if durations is None or durations.get(gt['videos'][v]) is None
                     else float(durations[gt['videos'][v]]) for v in gt['video']])
-    chars = instance_characteristics(gt['segments'], gt['video'], dur)
+    chars = merge_characteristics(
+        instance_characteristics(gt['segments'], gt['video'], dur), given,
+        sum(1 for v in gt['videos'] if durations and durations.get(v) is not None),
+        len(gt['videos']), warn=warn_unknown_characteristics)
     ids = bucketize(chars, buckets=buckets)
     base = sensitivity_by_bucket(matched, order, gt['labels'], np.zeros(len(gt['labels']), int),
                                  1, avg_pos)[0]
@@ -177,12 +257,15 @@ def diagnose_files(results_file, ann_file, protocol: str = 'anet', subset: str |
     if not classes:
         raise ValueError(f'{ann_file}: no ground-truth instance left to diagnose')
     index = {c: i for i, c in enumerate(classes)}
-    gt, durations = {}, {}
+    gt, durations, characteristics = {}, {}, {}
     for vid, rec in gt_raw.items():
         keep = np.array([lab not in ignore for lab in rec['labels']], dtype=bool)
         gt[vid] = (rec['segments'][keep],
                    np.array([index[lab] for lab, k in zip(rec['labels'], keep) if k], np.int64))
         durations[vid] = rec['duration']
+        if 'characteristics' in rec:
+            characteristics[vid] = {k: v[keep] for k, v in rec['characteristics'].items()}
+    kwargs.setdefault('characteristics', characteristics or None)
     labelled = [r['labels'] is not None for r in results.values() if len(r['scores'])]
     has_labels = bool(labelled) and all(labelled)
     preds = {}
@@ -204,7 +287,8 @@ def diagnose_files(results_file, ann_file, protocol: str = 'anet', subset: str |
     if has_labels:
         out['detection'] = diagnose(gt, preds, len(classes), durations, protocol, **kwargs)
     out['class_agnostic'] = diagnose(gt, preds, len(classes), durations, protocol,
-                                     class_agnostic=True, **kwargs)
+                                     class_agnostic=True,
+                                     warn_unknown_characteristics=not has_labels, **kwargs)
     return out
 
 
