@@ -4,7 +4,8 @@ from .hooks import ProgressBarHook, RNGStateHook
 from .launch import load_config, resolve_work_dir, setup_launcher
 from .optim_wrapper import CPUAmpOptimWrapper
 from .runtime import setup_runtime
+from .schedulers import LinearWarmupLR
 
-__all__ = ['AtomicLocalBackend', 'CPUAmpOptimWrapper', 'ProgressBarHook', 'RNGStateHook',
+__all__ = ['AtomicLocalBackend', 'CPUAmpOptimWrapper', 'LinearWarmupLR', 'ProgressBarHook', 'RNGStateHook',
            'load_from_local', 'safe_torch_load', 'set_unsafe_checkpoint_loading', 'load_config',
            'resolve_work_dir', 'setup_launcher', 'setup_runtime']
