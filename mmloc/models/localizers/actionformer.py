@@ -126,7 +126,8 @@ class ActionFormer(BaseModel):
                     lengths.append(int(x.shape[-1]))
         valid = torch.arange(x.shape[-1], device=x.device)[None] < torch.tensor(
             lengths, device=x.device)[:, None]
-        return x.float(), valid, lengths
+        # upstream pads with zeros; zeroing here makes any collate pad value equivalent
+        return x.float() * valid[:, None].to(torch.float32), valid, lengths
 
     def inference_length(self, length: int) -> int:
         """Padded length of a video of ``length`` steps at inference (spec §1.6)."""
