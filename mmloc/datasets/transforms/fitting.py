@@ -99,13 +99,16 @@ class SegmentsToGrid(BaseTransform):
             with no length inside it (windows, crops).
         label_map: class name -> id; None uses ``label_id`` (set by ``FeatureDataset``) or
             integer labels as they are.
+        single_class: every label becomes 0 (class-agnostic training, ActionFormer's
+            ActivityNet with ``num_classes=1``; evaluation keeps the real classes).
     """
 
     def __init__(self, unit: str = 'index', clip: bool = True,
-                 label_map: Optional[dict] = None) -> None:
+                 label_map: Optional[dict] = None, single_class: bool = False) -> None:
         self.unit = unit
         self.clip = clip
         self.label_map = label_map
+        self.single_class = single_class
 
     def transform(self, results: dict) -> dict:
         grid = results.get('time_grid')
@@ -115,7 +118,8 @@ class SegmentsToGrid(BaseTransform):
                            'feat_stride)')
         anns = results.get('annotations', [])
         seg = Segments([a['segment'] for a in anns], 'second').to(self.unit, grid)
-        labels = np.array([self._label(a) for a in anns], dtype=np.int64)
+        labels = np.array([0 if self.single_class else self._label(a) for a in anns],
+                          dtype=np.int64)
         data = np.asarray(seg.numpy(), dtype=np.float32)
         if self.clip:
             high = grid.num_steps if self.unit == 'index' else 1.0
