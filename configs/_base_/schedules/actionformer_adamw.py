@@ -25,7 +25,7 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', begin=warmup_epochs, end=max_epochs, T_max=epochs,
          eta_min=eta_min, by_epoch=True, convert_to_iter_based=True),
 ]
-custom_hooks = [dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.001,
+custom_hooks = [dict(type='LocalizationEMAHook', ema_type='ExponentialMovingAverage', momentum=0.001,
                      update_buffers=True, priority=49)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=max_epochs,
                  val_interval=5)

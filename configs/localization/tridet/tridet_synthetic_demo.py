@@ -1,7 +1,7 @@
 # TriDet on the synthetic THUMOS-like set (`make actionformer-demo`; data as in
 # configs/localization/actionformer/actionformer_synthetic_demo.py). Small model: D 64,
 # 5 levels, SGP window 3 (k 1.5), live SGP branches (init std 0.1), 8 bins.
-_base_ = ['./tridet_i3d_thumos14.py', '../actionformer/actionformer_synthetic_demo.py']
+_base_ = ['../actionformer/actionformer_synthetic_demo.py']
 
 _d = 64
 _head = dict(in_channels=_d, dim=_d)
@@ -20,4 +20,13 @@ model = dict(
     test_cfg=dict(pre_nms_thresh=0.001, pre_nms_topk=2000, duration_thresh=0.05,
                   nms_method='soft', iou_threshold=0.1, min_score=0.001, max_seg_num=200,
                   multiclass_nms=True, nms_sigma=0.5, voting_thresh=0.7))
+_meta = ('video_name', 'duration_second', 'annotations')
+train_pipeline = [   # TriDet clips GT to the crop window itself
+    dict(type='LoadLocalizationFeature', cache=True),
+    dict(type='SegmentsToGrid', unit='index', clip=False),
+    dict(type='TruncateFeature', max_length=320, trunc_thresh=0.5, crop_ratio=(0.9, 1.0),
+         clip='window'),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'), meta_keys=_meta),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 work_dir = 'work_dirs/tridet_synthetic_demo'
