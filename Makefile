@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 TEST_ENV = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install demo test test-slow bsn-demo ssn-demo afsd-demo clean-demo
+.PHONY: install demo test test-slow bsn-demo ssn-demo afsd-demo actionformer-demo clean-demo
 
 $(VENV)/.installed: setup.py requirements/runtime.txt requirements/tests.txt requirements/optional.txt requirements/mminstall.txt
 	test -x $(VPY) || $(PYTHON) -m venv --system-site-packages $(VENV)
@@ -51,6 +51,19 @@ afsd-demo: install
 		--config configs/localization/afsd/afsd_synthetic_fusion.py
 	$(VPY) tools/test.py configs/localization/afsd/afsd_synthetic_fusion.py \
 		work_dirs/afsd_synthetic_fusion.pth --eval mAP --out work_dirs/afsd_synthetic_fusion.json
+
+# ActionFormer and TriDet on the synthetic THUMOS-like set: train each on CPU, test, mAP.
+AF_DEMO_DATA ?= data/synthetic_actionformer
+actionformer-demo: install
+	$(VPY) tools/data/synthetic/generate_features.py $(AF_DEMO_DATA) --num-train 80 --num-val 30 \
+		--feat-dim 32 --num-classes 4 --steps 60 320 --max-actions 4 --coverage 0.02 0.35 \
+		--noise 0.6 --seed 0
+	for m in actionformer tridet; do \
+		$(VPY) tools/train.py configs/localization/$$m/$${m}_synthetic_demo.py || exit 1; \
+		$(VPY) tools/test.py configs/localization/$$m/$${m}_synthetic_demo.py \
+			work_dirs/$${m}_synthetic_demo/epoch_30.pth --eval mAP \
+			--out work_dirs/$${m}_synthetic_demo/results.json || exit 1; \
+	done
 
 test: install
 	$(TEST_ENV) $(VPY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)

@@ -59,12 +59,16 @@ class FeatureDataset(BaseDataset):
         feature_name_tmpl: file name of a video's features, e.g. ``'{}.npy'`` or
             ``'v_{}.csv'``.
         subset: keep the videos of this subset (``'training'``, ``'validation'``, ...), for
-            the database layout; None keeps all.
+            the database layout, compared case-insensitively (ActionFormer's THUMOS JSON
+            writes ``'Validation'``); a list keeps several; None keeps all.
         classes: class names in id order; None: the file's top-level ``classes`` list, else
             the annotations' ``label_id`` when every annotation has one (and they are
             0..K-1), else the sorted names found in the file.
         fps: frames per second when a video has none; feat_stride, feat_num_frames: frames
             between / under consecutive feature rows.
+        fps_overrides_file: use ``fps`` for every video even when the file has one
+            (ActionFormer's ``default_fps``: ANet TSP features are sampled at 15 fps whatever
+            the video's own rate).
         fit_mode: ``None``, ``'resize'``, ``'pad'`` or ``'sliding'`` (module docstring).
         num_steps: T of ``resize``, the maximum length of ``pad``, the window of ``sliding``.
         window_stride: step between windows (``sliding``); default ``num_steps // 2``.
@@ -79,7 +83,7 @@ class FeatureDataset(BaseDataset):
                  feat_num_frames: float = 16, fit_mode: str = 'pad',
                  num_steps: Optional[int] = None, window_stride: Optional[int] = None,
                  missing_files: Optional[str] = None, check_files: bool = True,
-                 **kwargs) -> None:
+                 fps_overrides_file: bool = False, **kwargs) -> None:
         if fit_mode not in FIT_MODES:
             raise ValueError(f'FeatureDataset: fit_mode must be one of {FIT_MODES}, '
                              f'got {fit_mode!r}')
@@ -92,6 +96,9 @@ class FeatureDataset(BaseDataset):
         self.subset = subset
         self.classes = tuple(classes) if classes is not None else None
         self.default_fps = fps
+        self.fps_overrides_file = fps_overrides_file
+        if fps_overrides_file and fps is None:
+            raise ValueError('FeatureDataset: fps_overrides_file needs fps')
         self.feat_stride = float(feat_stride)
         self.feat_num_frames = float(feat_num_frames)
         self.fit_mode = fit_mode
@@ -131,8 +138,10 @@ class FeatureDataset(BaseDataset):
                 self.classes = tuple(str(c) for c in data['classes'])
             data = data['database']
             if self.subset is not None:
+                wanted = {str(x).lower() for x in ([self.subset] if isinstance(
+                    self.subset, str) else self.subset)}
                 data = {k: v for k, v in data.items()
-                        if isinstance(v, dict) and v.get('subset') == self.subset}
+                        if isinstance(v, dict) and str(v.get('subset')).lower() in wanted}
         return data
 
     def _duration(self, vid: str, rec: dict) -> float:
@@ -178,7 +187,7 @@ class FeatureDataset(BaseDataset):
                 raise ValueError(f'{self.ann_file}: video {vid}: annotations[{i}].label '
                                  f'{label!r} is not one of the {len(index)} classes')
             ann['label_id'] = index[str(label)] if label is not None else 0
-        fps = rec.get('fps', self.default_fps)
+        fps = self.default_fps if self.fps_overrides_file else rec.get('fps', self.default_fps)
         if fps is None:
             raise ValueError(f'{self.ann_file}: video {vid}: no "fps" and no dataset fps')
         return dict(video_name=vid, duration_second=duration_s, fps=float(fps),

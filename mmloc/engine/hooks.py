@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_process
-from mmengine.hooks import Hook
+from mmengine.hooks import EMAHook, Hook
 from mmengine.utils import ProgressBar
 
 from mmloc.registry import HOOKS
@@ -134,3 +134,19 @@ class RNGStateHook(Hook):
         else:
             runner.logger.warning(f'RNG states of {len(states)} ranks in the checkpoint, '
                                   f'{get_world_size()} ranks now: random streams not restored')
+
+
+@HOOKS.register_module()
+class LocalizationEMAHook(EMAHook):
+    """mmengine's ``EMAHook`` that also works when a run only tests a checkpoint.
+
+    ``tools/test.py`` loads the checkpoint before ``before_run`` builds the EMA model, where
+    mmengine's hook fails. mmengine saves checkpoints with the EMA weights swapped into
+    ``state_dict`` (``before_save_checkpoint``), so the model then already holds them and the
+    EMA copy made in ``before_run`` equals it: nothing to load here.
+    """
+
+    def after_load_checkpoint(self, runner, checkpoint) -> None:
+        if not hasattr(self, 'ema_model'):
+            return
+        super().after_load_checkpoint(runner, checkpoint)

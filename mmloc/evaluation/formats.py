@@ -309,7 +309,12 @@ def read_mmaction_annotations(source) -> dict:
 
 # ----------------------------------------------------------------------------- classifier
 def read_classifier_results(source) -> dict:
-    """Video-level class scores: ``{video_id: (labels [str] * C, scores (C,) float64)}``."""
+    """Video-level class scores: ``{video_id: (labels [str] * C, scores (C,) float64)}``.
+
+    Layouts: ``{"results": {id: [{"label", "score"}]}}``, ``{"class": [names], "results":
+    {id: [scores]}}``, or ``{"results": {id: [scores]}}`` (ActionFormer's CUHK file; the
+    labels are then the indices 0..C-1).
+    """
     data, name = _source(source, '<classifier results>')
     if not isinstance(data, dict) or not isinstance(data.get('results'), dict):
         raise FormatError(f'{name}: expected {{"results": {{video_id: ...}}}}')
@@ -322,6 +327,11 @@ def read_classifier_results(source) -> dict:
             if scores.shape[0] != len(class_list):
                 raise FormatError(f'{where}: {scores.shape[0]} scores for {len(class_list)} classes')
             out[vid] = (list(class_list), scores)
+            continue
+        if isinstance(items, list) and items and all(
+                isinstance(it, (int, float)) for it in items):
+            # plain score lists without a "class" list: classes are the indices
+            out[vid] = (list(range(len(items))), np.asarray(items, dtype=np.float64))
             continue
         if not isinstance(items, list) or not all(
                 isinstance(it, dict) and 'label' in it and 'score' in it for it in items):

@@ -40,7 +40,8 @@ def test_collections_and_models_are_well_formed():
         for m in meta['Models']:
             where = f'{rel}: {m["Name"]}'
             assert m['In Collection'] in collections, where
-            assert m['Metadata']['Training Data'] in ('ActivityNet v1.3', 'THUMOS14'), where
+            assert m['Metadata']['Training Data'] in ('ActivityNet v1.3', 'THUMOS14',
+                                                     'EPIC-Kitchens 100'), where
             for res in m['Results']:
                 assert res['Task'] == 'Temporal Action Localization', where
                 assert res['Metrics'] and all(0 < v <= 100 for v in res['Metrics'].values())

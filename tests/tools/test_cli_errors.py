@@ -41,6 +41,8 @@ CASES = {
     'misc/merge_afsd_fusion_checkpoint.py': ([f'{NOPE}/rgb.pth', f'{NOPE}/flow.pth', '--out',
                                               f'{NOPE}/f.pth'], NOPE),
     'misc/run_demo.py': (['--config', f'{NOPE}/cfg.py'], 'cfg.py'),
+    'misc/convert_actionformer_checkpoint.py': ([f'{NOPE}/epoch_034.pth.tar', f'{NOPE}/o.pth'],
+                                                NOPE),
     'deployment/export_onnx.py': ([f'{NOPE}/cfg.py', '--out', f'{NOPE}/m.onnx'], 'cfg.py'),
     # generators: a usage error (argparse) exits 2 too
     'data/synthetic/generate_activitynet.py': (['out', '--seed', 'x'], 'invalid int'),

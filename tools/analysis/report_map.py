@@ -24,6 +24,10 @@ def parse_args(argv=None):
     parser.add_argument('--cls-results', required=True,
                         help='classifier results ({"results": {id: [{"label","score"}]}})')
     parser.add_argument('--top-k-classes', type=int, default=1)
+    parser.add_argument('--score-fusion', default='product', choices=['product', 'sqrt'],
+                        help="'sqrt': ActionFormer's sqrt(class x proposal score)")
+    parser.add_argument('--num-pred', type=int, default=None,
+                        help="keep each video's best N proposals first (ActionFormer: 200)")
     parser.add_argument('--subset', default='validation')
     parser.add_argument('--blocked', help='official blocked-video list')
     parser.add_argument('--protocol', default='anet', choices=['anet', 'thumos14'])
@@ -41,7 +45,8 @@ def main(argv=None):
     proposals = formats.align_results_to_gt(formats.read_results(args.proposal, blocked=blocked), gt)
     formats.clip_results_to_duration(proposals, gt)
     dets = proposals_to_detections(proposals, formats.read_classifier_results(args.cls_results),
-                                   args.top_k_classes)
+                                   args.top_k_classes, score_fusion=args.score_fusion,
+                                   num_pred=args.num_pred)
     formats.write_results(args.det_output, dets)
     metrics = detection_map_from_files(args.det_output, args.gt, subset=args.subset,
                                        blocked=blocked, protocol=args.protocol)

@@ -103,6 +103,12 @@ class DetectionMetric(BaseMetric):
             ``label`` = class name when known, else the index).
         score_order: ``'official'`` or ``'stable'`` (MMAction2's tie order).
         average_over: thresholds that ``average_mAP`` averages (default: all evaluated).
+        classifier_fusion: ``dict(file=..., top_k_classes=2, score_fusion='sqrt',
+            num_pred=200)``: before evaluating, label the (class-agnostic) detections with
+            a video-level classifier through :func:`proposals_to_detections`, the function
+            ``report_map`` uses (ActionFormer's ActivityNet fusion, actionformer-spec §6.5).
+            Classifier labels are class names, or indices when the file has plain score
+            lists.
 
     GT comes from each sample's ``annotations`` (``{'segment': [s, e] seconds, 'label'}``,
     label a name or an int); predictions from ``pred_instances`` (``segments`` seconds,
@@ -112,9 +118,14 @@ class DetectionMetric(BaseMetric):
 
     def __init__(self, protocol: str = 'anet', tiou_thresholds=None, classes=None,
                  label_map: dict | None = None, out_file: str | None = None,
-                 score_order: str = 'official', average_over=None, collect_device: str = 'cpu',
+                 score_order: str = 'official', average_over=None,
+                 classifier_fusion: dict | None = None, collect_device: str = 'cpu',
                  prefix: str | None = None, collect_dir: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        self.classifier_fusion = dict(classifier_fusion) if classifier_fusion else None
+        if self.classifier_fusion is not None and 'file' not in self.classifier_fusion:
+            raise ValueError('DetectionMetric: classifier_fusion needs "file" (video-level '
+                             'class scores, read by formats.read_classifier_results)')
         self.tiou_thresholds = resolve_tiou_thresholds(protocol, tiou_thresholds)
         if score_order not in ('official', 'stable'):
             raise ValueError(f"score_order must be 'official' or 'stable', got {score_order!r}")
@@ -131,6 +142,21 @@ class DetectionMetric(BaseMetric):
         if classes is None and self.dataset_meta:
             classes = self.dataset_meta.get('classes')
         return None if classes is None else {c: i for i, c in enumerate(classes)}
+
+    def _fuse_classifier(self, videos: OrderedDict, index: Mapping) -> OrderedDict:
+        from ..formats import read_classifier_results
+        cfg = dict(top_k_classes=2, score_fusion='sqrt', num_pred=200)
+        cfg.update({k: v for k, v in self.classifier_fusion.items() if k != 'file'})
+        classifier = read_classifier_results(self.classifier_fusion['file'])
+        fused = proposals_to_detections(
+            {vid: dict(segments=r['segments'], scores=r['scores']) for vid, r in videos.items()},
+            classifier, multiply_scores=True, **cfg)
+        out = OrderedDict()
+        for vid, r in videos.items():
+            d = fused[vid]
+            out[vid] = dict(r, segments=d['segments'], scores=d['scores'],
+                            labels=label_indices(d['labels'], index, f'classifier video {vid}'))
+        return out
 
     def process(self, data_batch: Any, data_samples: Sequence) -> None:
         for sample in data_samples:
@@ -178,6 +204,8 @@ class DetectionMetric(BaseMetric):
         gt = {vid: (r['gt_segments'],
                     label_indices(r['gt_labels'], index or {}, f'video {vid} annotations'))
               for vid, r in videos.items()}
+        if self.classifier_fusion is not None:
+            videos = self._fuse_classifier(videos, index or {})
         preds = {vid: (r['segments'], r['scores'], r['labels']) for vid, r in videos.items()}
         out = compute_detection_map(gt, preds, num_classes, self.tiou_thresholds,
                                     self.score_order)
@@ -185,7 +213,8 @@ class DetectionMetric(BaseMetric):
 
 
 def proposals_to_detections(results: Mapping, classifier: Mapping, top_k_classes: int = 1,
-                            multiply_scores: bool | None = None) -> dict:
+                            multiply_scores: bool | None = None, score_fusion: str = 'product',
+                            num_pred: int | None = None) -> dict:
     """Label proposals with video-level classes (``report_map``, spec §6.6).
 
     Args:
@@ -198,6 +227,11 @@ def proposals_to_detections(results: Mapping, classifier: Mapping, top_k_classes
             each proposal for the top-k classes.
         multiply_scores: ``score = proposal score x class score``; defaults to ``False`` for
             k = 1 (MMAction2 keeps the proposal score) and ``True`` for k > 1.
+        score_fusion: how scores combine when multiplied: ``'product'``, or ``'sqrt'``
+            (``sqrt(class score x proposal score)``, ActionFormer's external classifier
+            fusion, actionformer-spec §6.5).
+        num_pred: keep each video's ``num_pred`` best proposals first (numpy
+            ``argsort(score)[::-1]``, ActionFormer's 200); None keeps all.
 
     Returns:
         detection results in the same layout, with ``labels``.
@@ -207,8 +241,14 @@ def proposals_to_detections(results: Mapping, classifier: Mapping, top_k_classes
         raise ValueError(f'top_k_classes must be >= 1, got {top_k_classes}')
     if multiply_scores is None:
         multiply_scores = top_k_classes > 1
+    if score_fusion not in ('product', 'sqrt'):
+        raise ValueError(f"score_fusion must be 'product' or 'sqrt', got {score_fusion!r}")
     out = {}
     for vid, rec in results.items():
+        if num_pred is not None:
+            keep = np.argsort(np.asarray(rec['scores']))[::-1][:num_pred]
+            rec = dict(rec, segments=np.asarray(rec['segments'])[keep],
+                       scores=np.asarray(rec['scores'])[keep])
         key = match_video_id(vid, classifier)
         if key not in classifier:
             raise KeyError(f'classifier results have no video {vid!r}')
@@ -219,7 +259,12 @@ def proposals_to_detections(results: Mapping, classifier: Mapping, top_k_classes
         for c in order:
             segs.append(rec['segments'])
             labels += [names[c]] * rec['segments'].shape[0]
-            det_scores.append(rec['scores'] * scores[c] if multiply_scores else rec['scores'])
+            if not multiply_scores:
+                det_scores.append(rec['scores'])
+            elif score_fusion == 'sqrt':
+                det_scores.append(np.sqrt(rec['scores'] * scores[c]))
+            else:
+                det_scores.append(rec['scores'] * scores[c])
         out[vid] = dict(segments=np.concatenate(segs), scores=np.concatenate(det_scores),
                         labels=labels)
     return out

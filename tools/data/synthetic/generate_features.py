@@ -25,6 +25,10 @@ def parse_args(argv=None):
     parser.add_argument('--feat-num-frames', type=int, default=8)
     parser.add_argument('--steps', type=int, nargs=2, default=(40, 240), metavar=('MIN', 'MAX'),
                         help='feature rows per video')
+    parser.add_argument('--max-actions', type=int, default=3, help='actions per video, 1..N')
+    parser.add_argument('--coverage', type=float, nargs=2, default=(0.05, 0.4),
+                        metavar=('LO', 'HI'), help='share of the video one action covers')
+    parser.add_argument('--noise', type=float, default=0.7)
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -34,7 +38,9 @@ def main(argv=None):
     cfg = SyntheticFeatureConfig(feat_dim=args.feat_dim, num_classes=args.num_classes,
                                  fps=args.fps, feat_stride=args.feat_stride,
                                  feat_num_frames=args.feat_num_frames,
-                                 min_steps=args.steps[0], max_steps=args.steps[1])
+                                 min_steps=args.steps[0], max_steps=args.steps[1],
+                                 max_actions=args.max_actions,
+                                 coverage=tuple(args.coverage), noise=args.noise)
     paths = generate_synthetic_features(args.out_dir, args.num_train, args.num_val, args.seed,
                                         cfg)
     print(f'{args.num_train} training + {args.num_val} validation videos: {paths}')
