@@ -95,36 +95,9 @@ class FeatureExtractor:
         return self.sampling.with_fps(info.average_fps)
 
     def iter_chunks(self, video: str) -> Iterator[dict]:
-        """``dict(clips uint8 (B, F, H, W, 3), starts [(snippet_idx, k, source_time_s)],
-        decode_s)`` for consecutive batches of snippets, then a last ``dict(end=...)`` with
-        the video's facts (see :meth:`extract`)."""
-        sampling = self.sampling_for(video)
-        count = [0]
-
-        def counted(frames):
-            for frame in frames:
-                count[0] += 1
-                yield frame
-
-        frames = counted(iter_frames(video, fps=sampling.fps, short_side=self.short_side))
-        snippets = iter_snippets(frames, sampling, video)
-        clips, starts = [], []
-        tic = time.perf_counter()
-        for idx, clip, first in snippets:
-            clips.append(clip)
-            starts.append((idx, first.index, first.source_time_s))
-            if len(clips) == self.batch_size:
-                yield dict(clips=np.stack(clips), starts=starts,
-                           decode_s=time.perf_counter() - tic)
-                clips, starts = [], []
-                tic = time.perf_counter()
-        if clips:
-            yield dict(clips=np.stack(clips), starts=starts, decode_s=time.perf_counter() - tic)
-        info = probe_video(video)
-        yield dict(end=True, sampling=sampling.to_dict(), num_frames=count[0], info=dict(
-            width=info.width, height=info.height, average_fps=info.average_fps,
-            container_duration_s=info.duration_s, time_base=info.time_base),
-            decode_s=time.perf_counter() - tic)
+        """The decoded chunks of ``video`` (:func:`iter_video_chunks`)."""
+        return iter_video_chunks(video, self.sampling_for(video), self.short_side,
+                                 self.batch_size)
 
     # ------------------------------------------------------------------ the model side
     @torch.no_grad()
@@ -176,6 +149,122 @@ class FeatureExtractor:
             source=end['info'],
             extractor=dict(config=self.config_name, checkpoint=self.checkpoint,
                            random_init=self.checkpoint is None, feat_dim=self.feat_dim))
+
+
+def iter_video_chunks(video: str, sampling: SnippetSampling, short_side: Optional[int],
+                      batch_size: int) -> Iterator[dict]:
+    """Decode ``video`` into batches of snippets (memory: one batch and one window).
+
+    Yields ``dict(clips uint8 (B, F, H, W, 3), starts [(snippet_idx, k, source_time_s)],
+    decode_s)`` for consecutive batches, then ``dict(end=True, sampling, num_frames, info,
+    decode_s)`` with the resampled frame count and the container's facts.
+    """
+    count = [0]
+
+    def counted(frames):
+        for frame in frames:
+            count[0] += 1
+            yield frame
+
+    frames = counted(iter_frames(video, fps=sampling.fps, short_side=short_side))
+    clips, starts = [], []
+    tic = time.perf_counter()
+    for idx, clip, first in iter_snippets(frames, sampling, video):
+        clips.append(clip)
+        starts.append((idx, first.index, first.source_time_s))
+        if len(clips) == batch_size:
+            yield dict(clips=np.stack(clips), starts=starts, decode_s=time.perf_counter() - tic)
+            clips, starts = [], []
+            tic = time.perf_counter()
+    if clips:
+        yield dict(clips=np.stack(clips), starts=starts, decode_s=time.perf_counter() - tic)
+    info = probe_video(video)
+    yield dict(end=True, sampling=sampling.to_dict(), num_frames=count[0], info=dict(
+        width=info.width, height=info.height, average_fps=info.average_fps,
+        container_duration_s=info.duration_s, time_base=info.time_base),
+        decode_s=time.perf_counter() - tic)
+
+
+class VideoChunks(torch.utils.data.IterableDataset):
+    """The chunks of several videos for a DataLoader: each worker decodes whole videos
+    (every ``num_workers``-th), tagging each chunk with ``video``; a video that fails gives one
+    ``dict(video, error)`` and the worker goes on with the next."""
+
+    def __init__(self, videos: Sequence[str], extractor: 'FeatureExtractor') -> None:
+        self.videos = list(videos)
+        self.sampling = extractor.sampling
+        self.short_side = extractor.short_side
+        self.batch_size = extractor.batch_size
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid, num = (info.id, info.num_workers) if info is not None else (0, 1)
+        for i in range(wid, len(self.videos), num):
+            video = self.videos[i]
+            try:
+                sampling = self.sampling
+                if sampling.fps is None:
+                    fps = probe_video(video).average_fps
+                    if not fps:
+                        raise ValueError(f'{video}: the container states no frame rate; '
+                                         'give --fps')
+                    sampling = sampling.with_fps(fps)
+                for chunk in iter_video_chunks(video, sampling, self.short_side,
+                                               self.batch_size):
+                    yield dict(chunk, video=video)
+            except (OSError, ValueError, RuntimeError) as e:
+                yield dict(video=video, error=f'{type(e).__name__}: {e}')
+
+
+def _as_is(item):
+    return item
+
+
+def extract_many(extractor: 'FeatureExtractor', jobs: Sequence[tuple], num_workers: int = 0,
+                 num_steps: Optional[int] = None, on_done=None) -> dict:
+    """Extract and save the features of ``jobs`` = ``[(video, out_path)]``.
+
+    ``num_workers`` DataLoader workers decode videos while the model embeds; a video that
+    fails is reported through ``on_done(video, error=...)`` and the others go on. Returns
+    ``dict(done=[...], failed={video: message}, snippets, decode_s, model_s)``.
+    """
+    out_of = dict(jobs)
+    loader = torch.utils.data.DataLoader(
+        VideoChunks([v for v, _ in jobs], extractor), batch_size=None, num_workers=num_workers,
+        collate_fn=_as_is, prefetch_factor=2 if num_workers else None)
+    pending: dict = {}
+    summary = dict(done=[], failed={}, snippets=0, decode_s=0.0, model_s=0.0)
+    for chunk in loader:
+        video = chunk['video']
+        if 'error' in chunk:
+            pending.pop(video, None)
+            summary['failed'][video] = chunk['error']
+            if on_done:
+                on_done(video, error=chunk['error'])
+            continue
+        feats, starts = pending.setdefault(video, ([], []))
+        summary['decode_s'] += chunk['decode_s']
+        if not chunk.get('end'):
+            tic = time.perf_counter()
+            feats.append(extractor.embed(chunk['clips']))
+            summary['model_s'] += time.perf_counter() - tic
+            starts.extend(chunk['starts'])
+            continue
+        pending.pop(video)
+        try:
+            features = np.concatenate(feats).astype(np.float32)
+            sidecar = extractor.sidecar(video, features.shape[0], chunk, starts)
+            save_features(out_of[video], features, sidecar, num_steps)
+        except (OSError, ValueError) as e:
+            summary['failed'][video] = f'{type(e).__name__}: {e}'
+            if on_done:
+                on_done(video, error=summary['failed'][video])
+            continue
+        summary['done'].append(video)
+        summary['snippets'] += features.shape[0]
+        if on_done:
+            on_done(video, snippets=features.shape[0])
+    return summary
 
 
 # ---------------------------------------------------------------------- writing
