@@ -53,14 +53,16 @@ class FeatureExtractor:
     Args:
         config: extractor config file or :class:`Config`.
         checkpoint: local weights (the config's ``checkpoint_layout`` key map).
-        random_init: allow random weights (tests, benchmarks); the sidecar says so.
+        random_init: allow random weights (tests, benchmarks); the sidecar says so. They are
+            drawn from ``random_seed`` (without touching the global RNG), so the same
+            random extractor serves extraction and later inference.
         device: torch device.
         cfg_options, sampling: overrides (see :func:`load_extractor_config`).
     """
 
     def __init__(self, config, checkpoint: Optional[str] = None, random_init: bool = False,
                  device: str = 'cpu', cfg_options: Optional[dict] = None,
-                 sampling: Optional[dict] = None) -> None:
+                 sampling: Optional[dict] = None, random_seed: int = 0) -> None:
         from mmloc.models.extractors import PUBLISHED
         from mmloc.registry import MODELS
         from mmloc.utils import register_all_modules
@@ -70,7 +72,9 @@ class FeatureExtractor:
         self.sampling = SnippetSampling(**self.cfg.sampling)
         self.short_side = (self.cfg.get('decode') or {}).get('short_side')
         self.batch_size = int(self.cfg.get('batch_size', 4))
-        self.model = MODELS.build(self.cfg.model)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(random_seed)
+            self.model = MODELS.build(self.cfg.model)
         layout = getattr(self.model, 'checkpoint_layout', 'i3d')
         if checkpoint is not None:
             self.model.load_checkpoint(checkpoint)
