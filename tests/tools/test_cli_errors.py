@@ -40,6 +40,12 @@ CASES = {
     'misc/bsn_proposal_generation.py': ([f'{NOPE}/pgm.py'], 'pgm.py'),
     'misc/merge_afsd_fusion_checkpoint.py': ([f'{NOPE}/rgb.pth', f'{NOPE}/flow.pth', '--out',
                                               f'{NOPE}/f.pth'], NOPE),
+    'data/extract_features.py': (['configs/extractors/tiny3d_rgb_demo.py', '--random-init',
+                                  '--videos', f'{NOPE}/videos', '--out', f'{NOPE}/o'],
+                                 'no such video, folder or list'),
+    'data/convert_annotations.py': ([f'{NOPE}/labels.csv', '--out', f'{NOPE}/o'],
+                                    'annotation file not found'),
+    'data/check_dataset.py': ([f'{NOPE}/cfg.py'], 'config not found'),
     'misc/run_demo.py': (['--config', f'{NOPE}/cfg.py'], 'cfg.py'),
     'deployment/export_onnx.py': ([f'{NOPE}/cfg.py', '--out', f'{NOPE}/m.onnx'], 'cfg.py'),
     # generators: a usage error (argparse) exits 2 too
