@@ -1,5 +1,6 @@
 """The benchmark scripts still run against the package (tiny sizes; no timing is asserted:
 speed is measured by running them, see docs/benchmarks.md)."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -16,13 +17,16 @@ CASES = {
             '--infer-videos', '1', '--postproc-videos', '1'],
     'bsn_pgm': ['--videos', '2', '--repeat', '1'],
     'eval': ['--videos', '40', '--proposals', '10', '--classes', '4'],
+    'extract_features': ['--minutes', '0.2', '--threads', '1', '--size', '64', '48'],
     'afsd': ['--device', 'cpu', '--threads', '1', '--clip-length', '128', '--crop', '32',
              '--train-steps', '1', '--infer-windows', '1'],
 }
 
 
 # the two model benchmarks take ~10 s each even at tiny sizes: slow run only
-MARKS = {'bmn': pytest.mark.slow, 'afsd': pytest.mark.slow}
+MARKS = {'bmn': pytest.mark.slow, 'afsd': pytest.mark.slow,
+         'extract_features': pytest.mark.skipif(importlib.util.find_spec('av') is None,
+                                                reason='PyAV is not installed')}
 
 
 @pytest.mark.parametrize('name', [pytest.param(n, marks=MARKS[n]) if n in MARKS else n

@@ -19,6 +19,12 @@ Examples:
     python tools/infer.py configs/localization/afsd/afsd_i3d_thumos14_rgb.py afsd.pth \
         --input video_test_0000004.npy --fps 10 --out work_dirs/infer
 
+    # from a video file (or a folder / list of videos): extractor -> localizer ->
+    # OUT/results.json + OUT/<video>.srt (one cue per detection) + OUT/<video>_timeline.png
+    python tools/infer.py configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py \
+        bmn.pth --video my_video.mp4 --extractor configs/extractors/tsn_r50_rgb.py \
+        --extractor-checkpoint tsn.pth --out out/ [--classifier cls_results.json]
+
 This is :class:`mmloc.apis.LocalizationInferencer`: the config's test pipeline (adapted for a
 raw input) -> the test dataloader's collate -> ``model.test_step``, the path ``tools/test.py``
 takes, so both give the same numbers for the same video.
@@ -57,8 +63,22 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='model config file (first stage of a chain)')
     parser.add_argument('checkpoint', help='checkpoint (mmloc or MMAction2 0.x/1.x)')
-    parser.add_argument('--input', required=True,
-                        help='feature / frame file or a text list of them')
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--input', help='feature / frame file or a text list of them')
+    source.add_argument('--video', help='a video file, a folder of videos or a text list of '
+                        'them (needs --extractor)')
+    parser.add_argument('--extractor', help='extractor config for --video '
+                        '(configs/extractors/*.py)')
+    parser.add_argument('--extractor-checkpoint', help='extractor weights (a local file)')
+    parser.add_argument('--extractor-random-init', action='store_true',
+                        help='random extractor weights (tests only)')
+    parser.add_argument('--classifier', help='video-level classifier results '
+                        '({"results": {video: [{"label", "score"}]}}): labels the proposals of '
+                        'a proposal-only model (the report_map rule)')
+    parser.add_argument('--top-k-classes', type=int, default=1,
+                        help='with --classifier: classes per proposal (default 1)')
+    parser.add_argument('--srt-top-k', type=int, default=None,
+                        help='cues per video in the .srt (default: all detections)')
     parser.add_argument('--out', required=True, help='output folder (results.json)')
     parser.add_argument('--duration', type=float, help='video duration in seconds')
     parser.add_argument('--fps', type=float,
@@ -80,6 +100,10 @@ def parse_args(argv=None):
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow full pickle loading of a trusted checkpoint')
     args = parser.parse_args(argv)
+    if args.video and not args.extractor:
+        parser.error('--video needs --extractor (an extractor config)')
+    if args.video and not (args.extractor_checkpoint or args.extractor_random_init):
+        parser.error('--video needs --extractor-checkpoint (or --extractor-random-init)')
     if (args.next_config is None) != (args.next_checkpoint is None):
         parser.error('--next-config and --next-checkpoint go together')
     return args
@@ -126,17 +150,24 @@ def main(argv=None):
     from mmloc.evaluation.formats import write_results
 
     set_unsafe_checkpoint_loading(args.unsafe_load)
-    items = read_input_list(args.input, args.duration)
+    if args.video:
+        from mmloc.apis.extraction import list_videos
+        items = [(v, None) for v in list_videos(args.video)]
+    else:
+        items = read_input_list(args.input, args.duration)
     videos, seen = [], {}
     for path, duration_s in items:
         vid = video_id_of(path)
         if vid in seen:
             raise SystemExit(f'{path}: video id {vid} appears twice in {args.input}')
         seen[vid] = path
-        videos.append(dict(input=path, duration_s=duration_s))
+        videos.append(path if args.video else dict(input=path, duration_s=duration_s))
     next_stage = (args.next_config, args.next_checkpoint) if args.next_config else None
     inferencer = LocalizationInferencer(args.config, args.checkpoint, device=args.device,
-                                        next_stage=next_stage, link_cfg=args.link_config)
+                                        next_stage=next_stage, link_cfg=args.link_config,
+                                        extractor=args.extractor,
+                                        extractor_checkpoint=args.extractor_checkpoint,
+                                        extractor_random_init=args.extractor_random_init)
     try:
         out = inferencer(videos, batch_size=args.batch_size, fps=args.fps,
                          frames_per_snippet=args.frames_per_snippet)
@@ -151,6 +182,9 @@ def main(argv=None):
             rec['labels'] = [classes[i] if classes and 0 <= i < len(classes) else i
                              for i in pred['labels']]
         results[vid] = rec
+    if args.classifier:
+        results = label_with_classifier(results, args.classifier, args.top_k_classes)
+    for vid, rec in results.items():
         n = len(rec['scores'])
         print(f'{vid}: {n} {"detections" if "labels" in rec else "proposals"}, '
               f'top {min(args.show_top, n)}:')
@@ -165,7 +199,47 @@ def main(argv=None):
     out_file = osp.join(args.out, 'results.json')
     write_results(out_file, results)
     print(f'results of {len(results)} video(s): {out_file}')
+    if args.video:
+        write_video_outputs(args.out, items, results, inferencer.last_sidecars, args.srt_top_k)
     return results
+
+
+def label_with_classifier(results, classifier_file, top_k_classes=1):
+    """Proposals (no labels) -> detections labelled by video-level class scores."""
+    import numpy as np
+
+    from mmloc.evaluation.formats import read_classifier_results
+    from mmloc.evaluation.metrics.detection_metric import proposals_to_detections
+    arrays = {vid: dict(segments=np.asarray(r['segments'], np.float64).reshape(-1, 2),
+                        scores=np.asarray(r['scores'], np.float64)) for vid, r in results.items()
+              if 'labels' not in r}
+    if not arrays:
+        return results
+    labelled = proposals_to_detections(arrays, read_classifier_results(classifier_file),
+                                       top_k_classes)
+    out = dict(results)
+    for vid, rec in labelled.items():
+        order = np.argsort(-rec['scores'], kind='stable')
+        out[vid] = dict(segments=rec['segments'][order].tolist(),
+                        scores=rec['scores'][order].tolist(),
+                        labels=[rec['labels'][i] for i in order])
+    return out
+
+
+def write_video_outputs(out_dir, items, results, sidecars, srt_top_k=None):
+    """``<video>.srt`` and ``<video>_timeline.png`` per video, and its feature sidecar."""
+    from mmloc.apis.video_outputs import write_srt, write_timeline
+    from mmloc.utils.io import atomic_write_json
+    for path, _ in items:
+        vid = video_id_of(path)
+        rec = results[vid]
+        sidecar = sidecars[os.fspath(path)]
+        srt = write_srt(osp.join(out_dir, f'{vid}.srt'), rec['segments'], rec['scores'],
+                        rec.get('labels'), srt_top_k)
+        png = write_timeline(osp.join(out_dir, f'{vid}_timeline.png'), rec['segments'],
+                             rec['scores'], sidecar['duration_s'], title=vid)
+        atomic_write_json(osp.join(out_dir, f'{vid}.sidecar.json'), sidecar, indent=1)
+        print(f'{vid}: {srt}, {png}')
 
 
 if __name__ == '__main__':

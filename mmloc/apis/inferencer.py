@@ -134,6 +134,10 @@ class LocalizationInferencer(BaseInferencer):
         link_cfg: settings of the chain link (BSN: the PGM config).
         cfg_options: overrides of the config (``{'model.post_process_top_k': 200}``).
         show_progress: a progress bar over the videos of long input lists, on a terminal.
+        extractor: an extractor config (``configs/extractors/*.py``): video files
+            (``.mp4``, ...) given as input are decoded and embedded first
+            (:mod:`mmloc.apis.video_inference`); ``extractor_checkpoint`` its weights,
+            ``extractor_random_init`` allows random ones (tests).
 
     Inputs of ``__call__``: one item or a list. An item is a file path, an array (time first:
     (L, C) features, (T, H, W, C) frames; tensors are converted), or a dict ``dict(input=...,
@@ -155,7 +159,9 @@ class LocalizationInferencer(BaseInferencer):
     def __init__(self, model: Union[str, os.PathLike, Config, nn.Module],
                  weights: Optional[str] = None, device: Optional[str] = None,
                  next_stage=None, link_cfg=None, cfg_options: Optional[dict] = None,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True, extractor=None,
+                 extractor_checkpoint: Optional[str] = None,
+                 extractor_random_init: bool = False) -> None:
         register_all_modules()
         self._prebuilt = None
         if isinstance(model, nn.Module):
@@ -183,6 +189,13 @@ class LocalizationInferencer(BaseInferencer):
                          show_progress=show_progress)
         self.next_stage = None
         self.link = None
+        self.extractor = None
+        self.last_sidecars: dict = {}
+        if extractor is not None:
+            from .extraction import FeatureExtractor
+            self.extractor = FeatureExtractor(
+                extractor, extractor_checkpoint, random_init=extractor_random_init,
+                device=str(next(self.model.parameters()).device))
         if next_stage is not None:
             self._init_chain(next_stage, link_cfg, device)
 
@@ -246,16 +259,36 @@ class LocalizationInferencer(BaseInferencer):
 
     # ------------------------------------------------------------------ inputs
     def _inputs_to_list(self, inputs) -> List[RawVideo]:
+        from mmloc.video import VIDEO_EXTS
         if isinstance(inputs, (str, os.PathLike)) and osp.isdir(inputs):
             folder = os.fspath(inputs)
+            exts = FEATURE_EXTS + (VIDEO_EXTS if self.extractor is not None else ())
             inputs = sorted(osp.join(folder, f) for f in os.listdir(folder)
-                            if f.endswith(FEATURE_EXTS))
+                            if f.lower().endswith(exts))
             if not inputs:
                 raise ValueError(f'{folder}: the folder holds no feature file '
                                  f'({", ".join(FEATURE_EXTS)})')
         if not isinstance(inputs, (list, tuple)):
             inputs = [inputs]
-        return [self._video(item, i) for i, item in enumerate(inputs)]
+        return [self._from_video_file(item) if self._is_video_file(item) else
+                self._video(item, i) for i, item in enumerate(inputs)]
+
+    @staticmethod
+    def _is_video_file(item) -> bool:
+        from mmloc.video import VIDEO_EXTS
+        return isinstance(item, (str, os.PathLike)) and \
+            os.fspath(item).lower().endswith(VIDEO_EXTS)
+
+    def _from_video_file(self, path) -> RawVideo:
+        """A video file: features from the extractor, fitted to the config's dataset type."""
+        from .video_inference import features_to_raw_video
+        if self.extractor is None:
+            raise ValueError(f'{os.fspath(path)}: a video file needs a feature extractor '
+                             '(extractor=configs/extractors/...; tools/infer.py --extractor)')
+        features, sidecar = self.extractor.extract(path)
+        self.last_sidecars[os.fspath(path)] = sidecar
+        return features_to_raw_video(self.adapter, features, sidecar,
+                                     osp.splitext(osp.basename(os.fspath(path)))[0])
 
     @staticmethod
     def _video(item, index: int) -> RawVideo:

@@ -9,3 +9,5 @@ Not data-loading code (that is :mod:`mmloc.datasets`); import the generator you 
 * :mod:`mmloc.testing.synthetic_afsd`: THUMOS14-like RGB / flow clips (AFSD); CLI
   ``tools/data/synthetic/generate_afsd_clips.py``.
 """
+# * :mod:`mmloc.testing.synthetic_video`: mp4 files (PyAV) with coloured shapes that move
+#   across the frame between known times (video decoding, extraction, the own-data-set chain).

@@ -1,0 +1,3 @@
+import pytest
+
+pytest.importorskip('av', reason='PyAV (requirements/optional.txt) decodes the test videos')
