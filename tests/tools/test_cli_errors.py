@@ -40,6 +40,8 @@ CASES = {
     'misc/bsn_proposal_generation.py': ([f'{NOPE}/pgm.py'], 'pgm.py'),
     'misc/merge_afsd_fusion_checkpoint.py': ([f'{NOPE}/rgb.pth', f'{NOPE}/flow.pth', '--out',
                                               f'{NOPE}/f.pth'], NOPE),
+    'misc/convert_afsd_checkpoint.py': ([f'{NOPE}/checkpoint-15.ckpt', '--out', f'{NOPE}/c.pth'],
+                                        NOPE),
     'misc/run_demo.py': (['--config', f'{NOPE}/cfg.py'], 'cfg.py'),
     'deployment/export_onnx.py': ([f'{NOPE}/cfg.py', '--out', f'{NOPE}/m.onnx'], 'cfg.py'),
     # generators: a usage error (argparse) exits 2 too

@@ -16,6 +16,7 @@ from mmengine.structures import InstanceData
 
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
                                          decode_window, merge_video_detections)
+from mmloc.models.afsd.original_checkpoint import convert_original_afsd_state_dict
 from mmloc.models.task_modules.sliding_window import SlidingWindowInference
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
@@ -62,6 +63,14 @@ class AFSD(BaseModel):
         self.test_cfg = dict(DEFAULT_TEST_CFG, **(test_cfg or {}))
         self.clip_length = self.net.clip_length
         self.num_classes = self.net.num_classes
+        self._register_load_state_dict_pre_hook(self._load_original_checkpoint)
+
+    @staticmethod
+    def _load_original_checkpoint(state_dict, prefix, *args):
+        # A checkpoint of the official release (``checkpoint-<epoch>.ckpt``, a bare ``BDNet``
+        # state dict) is one single-stream network: ours is ``net``. A fusion model needs
+        # both streams: merge them with tools/misc/merge_afsd_fusion_checkpoint.py.
+        convert_original_afsd_state_dict(state_dict, prefix, target='net.')
 
     # ----------------------------------------------------------------- helpers
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
