@@ -53,6 +53,9 @@ def _legacy_model_args(model_cfg: dict) -> dict:
     # top-level weights (the pre-AFSDLoss spelling) override the loss config
     out.update({k: m[k] for k in ('fusion_channels', 'lw', 'cw', 'piou', 'ssl', 'focal_alpha',
                                   'focal_gamma', 'normalize_frames', 'test_cfg') if k in m})
+    if 'windows_per_batch' in out.get('test_cfg', {}):   # the frozen copy's name for it
+        out['test_cfg'] = dict(out['test_cfg'])
+        out['test_cfg']['batch_size'] = out['test_cfg'].pop('windows_per_batch')
     return out
 
 
@@ -241,7 +244,8 @@ def test_predictions_frames_bit_identical(synth):
         _predictions_case(model, legacy, item['inputs'], meta, f'video {i}')
     # batch size 1 and a stride off the clip grid: other window chunks, same numbers
     for test_cfg in (dict(batch_size=1), dict(clip_stride=11, batch_size=3)):
-        model.test_cfg.update(test_cfg)
+        # the frozen copy's batch_size is our windows_per_batch
+        model.test_cfg.update(model._renamed_test_cfg(test_cfg))
         legacy.test_cfg.update(test_cfg)
         _predictions_case(model, legacy, item['inputs'], meta, str(test_cfg))
 
@@ -250,7 +254,8 @@ def test_predictions_features_bit_identical(synth):
     model_cfg = dict(type='AFSD', net=FEATURE_NET, test_cfg=dict(clip_stride=12, batch_size=2))
     legacy_net = _legacy_net(FEATURE_NET, seed=2).eval()
     model = _loaded(model_cfg, dict(net=legacy_net)).eval()
-    legacy = LegacyAFSD(legacy_net, test_cfg=model_cfg['test_cfg'])
+    legacy = LegacyAFSD(legacy_net, **{k: v for k, v in _legacy_model_args(model_cfg).items()
+                                        if k == 'test_cfg'})
     feats = np.load(synth / 'features' / 'video_test_0000000.npy')
     video = torch.from_numpy(np.ascontiguousarray(feats.T))
     _predictions_case(model, legacy, video, dict(video_name='v', sample_fps=10.0,

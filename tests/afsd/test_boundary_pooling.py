@@ -7,8 +7,17 @@ import torch
 from mmloc.models.afsd import boundary_max_pooling, frame_regions, level_regions
 
 
+def cuda_int(v):
+    """``static_cast<int>(float)`` on the GPU (cvt.rzi.s32.f32): truncation toward zero,
+    saturating at the int32 range, NaN -> 0."""
+    if np.isnan(v):
+        return 0
+    return int(np.trunc(np.clip(v, -2.0 ** 31, 2.0 ** 31 - 1)))
+
+
 def loop_pooling(x, seg):
-    """Kernel emulation: C truncation, clamp, inclusive max; grad to the first arg-max."""
+    """Kernel emulation: C truncation, clamp, inclusive max scanned from ``x[lo]`` with a
+    strict ``>`` (so NaN never wins but stays if it is ``x[lo]``); grad to the arg-max."""
     x = np.asarray(x, np.float64)
     seg = np.asarray(seg, np.float64)
     b_, c_, t_ = x.shape
@@ -19,8 +28,8 @@ def loop_pooling(x, seg):
         for c in range(c_):
             h = c // (c_ // 2)
             for k in range(k_):
-                lo = min(max(int(seg[b, k, 2 * h]), 0), t_ - 1)
-                hi = min(max(int(seg[b, k, 2 * h + 1]), 0), t_ - 1)
+                lo = min(max(cuda_int(seg[b, k, 2 * h]), 0), t_ - 1)
+                hi = min(max(cuda_int(seg[b, k, 2 * h + 1]), 0), t_ - 1)
                 best, best_i = x[b, c, lo], lo
                 for t in range(lo + 1, hi + 1):
                     if x[b, c, t] > best:
@@ -116,3 +125,69 @@ def test_clamp_floor_bounds_equal_the_kernels_trunc_clamp():
     bounds = torch.rand(2, 9, 4, generator=gen) * 12 - 3
     y, _ = loop_pooling(x.numpy(), bounds.numpy())
     np.testing.assert_array_equal(boundary_max_pooling(x, bounds).numpy(), y.astype(np.float32))
+
+
+INF, NAN = float('inf'), float('nan')
+
+
+@pytest.mark.parametrize('bound,step', [(INF, 5), (2.0 ** 63, 5), (2.0 ** 64, 5), (2.0 ** 31, 5),
+                                        (1e30, 5), (-INF, 0), (-2.0 ** 63, 0), (NAN, 0)])
+def test_non_finite_and_huge_bounds_saturate_like_the_kernel(bound, step):
+    """+inf and any huge bound read the last step, -inf step 0, NaN (cast to 0) step 0."""
+    x = torch.arange(12, dtype=torch.float32).view(1, 2, 6)
+    seg = torch.tensor([[[bound, bound, bound, bound]]])
+    y = boundary_max_pooling(x, seg)
+    assert y.tolist() == [[[step], [6 + step]]]
+    ref, _ = loop_pooling(x.numpy(), seg.numpy())
+    np.testing.assert_array_equal(y.numpy(), ref)
+    # as the upper bound of a range starting at 1: the range runs to that step (or is empty)
+    seg = torch.tensor([[[1.0, bound, 1.0, bound]]])
+    assert boundary_max_pooling(x, seg).tolist() == [[[max(step, 1)], [6 + max(step, 1)]]]
+
+
+def test_nan_features_are_skipped_unless_first():
+    x = torch.tensor([[[1.0, NAN, 3.0, 0.0, NAN, 2.0],       # start half
+                       [NAN, 2.0, 5.0, 1.0, 4.0, NAN]]],      # end half
+                     requires_grad=True)
+    seg = torch.tensor([[[0, 5, 1, 4], [1, 3, 0, 2], [4, 5, 5, 5], [1, 1, 3, 4]]],
+                       dtype=torch.float32)
+    y = boundary_max_pooling(x, seg)
+    ref, arg = loop_pooling(x.detach().numpy(), seg.numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), ref)   # NaN where the kernel gives NaN
+    # start half: [0..5] skips both NaNs -> 3; [1..3] starts at NaN -> NaN; [4..5] -> NaN first;
+    # [1..1] -> NaN. End half: [1..4] -> 5; [0..2] starts at NaN; [5..5] NaN; [3..4] -> 4.
+    assert np.array_equal(y.detach().numpy(), np.array(
+        [[[3, NAN, NAN, NAN], [5, NAN, NAN, 4]]], np.float32), equal_nan=True)
+    grad_out = torch.arange(1, 9, dtype=torch.float32).view(1, 2, 4)
+    y.backward(grad_out)
+    np.testing.assert_array_equal(x.grad.numpy(), loop_grad(x.shape, arg, grad_out.numpy()))
+
+
+def test_all_minus_inf_range_reads_lo_and_routes_the_gradient_there():
+    x = torch.tensor([[[-INF, -INF, -INF, 7.0], [-INF, -INF, NAN, 1.0]]], requires_grad=True)
+    seg = torch.tensor([[[1, 2, 1, 2]]], dtype=torch.float32)
+    y = boundary_max_pooling(x, seg)
+    assert y.tolist() == [[[-INF], [-INF]]]
+    y.sum().backward()
+    assert x.grad.tolist() == [[[0, 1, 0, 0], [0, 1, 0, 0]]]
+
+
+def test_random_maps_with_nan_and_inf_match_the_loop_reference():
+    rng = np.random.default_rng(7)
+    x_np = rng.integers(0, 5, size=(2, 6, 9)).astype(np.float32)
+    x_np[rng.random(x_np.shape) < 0.2] = np.nan
+    x_np[rng.random(x_np.shape) < 0.1] = -np.inf
+    x_np[rng.random(x_np.shape) < 0.05] = np.inf
+    seg_np = rng.uniform(-3, 12, size=(2, 40, 4)).astype(np.float32)
+    seg_np[rng.random(seg_np.shape) < 0.1] = np.nan
+    seg_np[rng.random(seg_np.shape) < 0.05] = np.inf
+    seg_np[rng.random(seg_np.shape) < 0.05] = -np.inf
+    x = torch.from_numpy(x_np).requires_grad_(True)
+    y = boundary_max_pooling(x, torch.from_numpy(seg_np))
+    y_ref, arg = loop_pooling(x_np, seg_np)
+    np.testing.assert_array_equal(y.detach().numpy(), y_ref.astype(np.float32))
+    grad_out = rng.normal(size=y_ref.shape)
+    y.backward(torch.from_numpy(grad_out).float())
+    # float32 sums of several gradients vs float64 ones
+    np.testing.assert_allclose(x.grad.numpy(), loop_grad(x_np.shape, arg, grad_out), rtol=1e-5,
+                               atol=1e-6)

@@ -111,6 +111,79 @@ def test_predict_whole_video():
     assert torch.all(out.segments[:, 1] >= out.segments[:, 0])
 
 
+def _per_window_reference(model, video, fps=10.0):
+    """What the original test.py does: one window per forward pass (batch 1), decoded and
+    collected window by window, then merged per class with Soft-NMS."""
+    from mmloc.models.afsd.inference import (collect_detections, decode_window,
+                                             merge_video_detections)
+    from mmloc.structures import TimeGrid
+    from mmloc.structures.windows import window_offsets
+    cfg = model.test_cfg
+    frames = TimeGrid.from_fps(fps, num_frames=video.shape[1])
+    windows = []
+    for offset in window_offsets(video.shape[1], L, cfg['clip_stride']):
+        clip = video[:, offset:offset + L].float() / 255.0 * 2.0 - 1.0
+        if clip.shape[1] < L:
+            clip = torch.cat([clip, clip.new_zeros((3, L - clip.shape[1]) + clip.shape[2:])], 1)
+        with torch.no_grad():
+            out = model.net(clip[None])
+        segs, scores = decode_window(out['loc'][0], out['conf'][0], out['prop_loc'][0],
+                                     out['prop_conf'][0], out['center'][0], out['priors'], L)
+        windows.append(collect_detections(segs.numpy(), scores.numpy(),
+                                          frames.cropped(offset, L), cfg['conf_thresh']))
+    return merge_video_detections(windows, model.num_classes, cfg['nms_sigma'], cfg['top_k'],
+                                  cfg['score_threshold'])
+
+
+def test_windows_per_batch_1_is_the_per_window_forward_exactly():
+    torch.manual_seed(3)
+    model = tiny_model(test_cfg=dict(clip_stride=8, conf_thresh=0.0)).eval()
+    assert model.test_cfg['windows_per_batch'] == 1          # the default: the original's
+    video = torch.randint(0, 256, (3, 90, 32, 32), dtype=torch.uint8)
+    meta = dict(video_name='v', sample_fps=10.0)
+    ref = _per_window_reference(model, video)
+    got = model.predict_video(video, meta)
+    assert len(ref[0]) > 10
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, b)                  # bit for bit
+    # more windows per pass: the same detections up to float rounding of the batched convs
+    model.test_cfg['windows_per_batch'] = 5
+    batched = model.predict_video(video, meta)
+    assert len(batched[0]) == len(ref[0])
+    np.testing.assert_allclose(batched[1], ref[1], rtol=1e-4, atol=1e-6)
+
+
+def test_videos_per_batch_do_not_change_results():
+    """test_dataloader.batch_size > 1: each video is still windowed on its own."""
+    model = tiny_model(test_cfg=dict(clip_stride=16, conf_thresh=0.0)).eval()
+    gen = torch.Generator().manual_seed(1)
+    videos = [torch.randint(0, 256, (3, n, 32, 32), generator=gen, dtype=torch.uint8)
+              for n in (70, 45)]
+
+    def samples(n):
+        out = []
+        for i in range(n):
+            s = LocalizationDataSample()
+            s.set_metainfo(dict(video_name=f'v{i}', sample_fps=10.0))
+            out.append(s)
+        return out
+
+    together = model(videos, samples(2), mode='predict')
+    for i, video in enumerate(videos):
+        alone = model([video], samples(1), mode='predict')[0].pred_instances
+        for key in ('segments', 'scores', 'labels'):
+            assert torch.equal(together[i].pred_instances[key], alone[key]), (i, key)
+
+
+def test_windows_per_batch_config_spellings():
+    assert tiny_model(test_cfg=dict(batch_size=4)).test_cfg['windows_per_batch'] == 4
+    assert 'batch_size' not in tiny_model(test_cfg=dict(batch_size=4)).test_cfg
+    with pytest.raises(ValueError, match='batch_size is the older name of windows_per_batch'):
+        tiny_model(test_cfg=dict(batch_size=4, windows_per_batch=2))
+    with pytest.raises(ValueError, match='windows_per_batch must be >= 1'):
+        tiny_model(test_cfg=dict(windows_per_batch=0))
+
+
 def test_frozen_bn_stays_in_eval():
     net = AFSDNet(num_classes=3, clip_length=64, crop_size=96, width=32, num_levels=4,
                   gn_groups=8, backbone=dict(type='InceptionI3d'))

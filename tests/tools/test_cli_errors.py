@@ -46,6 +46,8 @@ CASES = {
     'data/convert_annotations.py': ([f'{NOPE}/labels.csv', '--out', f'{NOPE}/o'],
                                     'annotation file not found'),
     'data/check_dataset.py': ([f'{NOPE}/cfg.py'], 'config not found'),
+    'misc/convert_afsd_checkpoint.py': ([f'{NOPE}/checkpoint-15.ckpt', '--out', f'{NOPE}/c.pth'],
+                                        NOPE),
     'misc/run_demo.py': (['--config', f'{NOPE}/cfg.py'], 'cfg.py'),
     'misc/convert_actionformer_checkpoint.py': ([f'{NOPE}/epoch_034.pth.tar', f'{NOPE}/o.pth'],
                                                 NOPE),

@@ -8,4 +8,4 @@ model = dict(
              neck=dict(type='AFSDFeaturePyramid'), head=dict(type='AFSDHead')),
     loss=dict(type='AFSDLoss', lw=10.0, cw=1.0, piou=0.5, ssl=0.0),  # no frames: no contrastive
     test_cfg=dict(clip_stride=128, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
-                  score_threshold=0.001, pad_value=0.0, batch_size=4))
+                  score_threshold=0.001, pad_value=0.0, windows_per_batch=1))

@@ -24,7 +24,7 @@ model = dict(
              neck=dict(type='AFSDFramePyramid'), head=dict(type='AFSDHead')),
     loss=dict(type='AFSDLoss', lw=10.0, cw=1.0, piou=0.5, ssl=0.1),
     test_cfg=dict(clip_stride=16, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
-                  score_threshold=0.001, pad_value=0.0, batch_size=8))
+                  score_threshold=0.001, pad_value=0.0, windows_per_batch=8))
 
 _files = dict(video_info_file=f'{data_dir}/thumos_annotations/val_video_info.csv',
               ann_file=f'{data_dir}/thumos_annotations/val_Annotation_ours.csv',

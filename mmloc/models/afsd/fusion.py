@@ -1,6 +1,8 @@
 """RGB + flow fusion checkpoints (spec §5.3): one ``AFSD(fusion_net=...)`` state from two
-single-stream AFSD checkpoints, as AFSD users have them (an RGB ``.pth`` and a flow ``.pth``).
-Checkpoints of the network before its neck/head split are renamed to the current layout.
+single-stream AFSD checkpoints: mmloc ``.pth`` files, or the official release's
+``checkpoint-<epoch>.ckpt`` files (bare ``BDNet`` state dicts, renamed by
+:mod:`.original_checkpoint`). Checkpoints of the network before its neck/head split are renamed
+to the current layout too.
 
 The fused model keeps the RGB network under ``net.*`` and the flow network under
 ``fusion_net.*``; each single-stream checkpoint holds its network under ``net.*``. Merging is
@@ -19,18 +21,38 @@ import torch
 
 from mmloc.utils.checkpoint import safe_torch_load
 
+from .i3d import InceptionI3d
+from .neck import AFSDFeaturePyramid
 from .net import upgrade_afsd_state_dict
+from .original_checkpoint import convert_original_afsd_state_dict
+from .tiny_backbone import TinyVideoBackbone
 
 STREAM_PREFIX = 'net.'
 FUSION_PREFIX = 'fusion_net.'
+
+#: the network's input layer (dimension 1 = input channels: 3 RGB, 2 flow), by backbone; the
+#: only tensors whose shapes may differ between the two streams. Found by name, never by the
+#: position of a key in a file (the original release saves the head before the backbone).
+INPUT_LAYERS = ('backbone.' + InceptionI3d.INPUT_LAYER,
+                'backbone.' + TinyVideoBackbone.INPUT_LAYER,
+                'neck.' + AFSDFeaturePyramid.INPUT_LAYER)
+
+
+def input_layer_keys(state: Dict[str, torch.Tensor], prefix: str = STREAM_PREFIX) -> list:
+    """The keys of ``state`` that are a network's input layer (:data:`INPUT_LAYERS` at
+    ``prefix``). A feature network's ``neck.level0`` counts only when it has no backbone."""
+    has_backbone = any(k.startswith(prefix + 'backbone.') for k in state)
+    return [prefix + name for name in INPUT_LAYERS
+            if prefix + name in state and name.startswith('backbone.') == has_backbone]
 
 
 def read_stream_checkpoint(path: str, stream: str) -> Tuple[Dict[str, torch.Tensor], dict]:
     """The ``net.*`` tensors and the ``meta`` of a single-stream AFSD checkpoint.
 
     Args:
-        path: an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``) or a bare
-            state dict of ``AFSD`` without ``fusion_net``.
+        path: an mmengine checkpoint (``{'state_dict': ..., 'meta': ...}``), a bare
+            state dict of ``AFSD`` without ``fusion_net``, or an official AFSD
+            ``checkpoint-<epoch>.ckpt`` (a bare ``BDNet`` state dict; renamed to ``net.*``).
         stream: ``'RGB'`` or ``'flow'``, for the error messages.
 
     Raises:
@@ -43,6 +65,8 @@ def read_stream_checkpoint(path: str, stream: str) -> Tuple[Dict[str, torch.Tens
     state = ckpt.get('state_dict', ckpt)
     meta = ckpt.get('meta', {}) if 'state_dict' in ckpt else {}
     state = OrderedDict((re.sub(r'^module\.', '', k), v) for k, v in state.items())
+    # the official release's BDNet (its train.py saves ``model.module.state_dict()``)
+    convert_original_afsd_state_dict(state, target=STREAM_PREFIX)
     if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f'{path}: {stream} checkpoint: no tensors under "state_dict"')
     fused = [k for k in state if k.startswith(FUSION_PREFIX)]
@@ -65,7 +89,8 @@ def merge_fusion_state_dicts(rgb: Dict[str, torch.Tensor], flow: Dict[str, torch
     """``net.*`` from ``rgb`` and ``fusion_net.*`` from ``flow`` (renamed ``net.`` -> ``fusion_net.``).
 
     Both must hold the same keys with the same shapes, except dimension 1 (input channels)
-    of the first tensor (the backbone's first layer: 3 RGB channels vs 2 flow channels).
+    of the input layer (:func:`input_layer_keys`, found by name: the backbone's first conv,
+    3 RGB channels vs 2 flow channels). Key order does not matter; the output follows ``rgb``'s.
 
     Raises:
         ValueError: naming ``rgb_name`` / ``flow_name`` and the keys that do not match.
@@ -76,15 +101,17 @@ def merge_fusion_state_dicts(rgb: Dict[str, torch.Tensor], flow: Dict[str, torch
         raise ValueError(f'{rgb_name} and {flow_name} are not the same AFSD network: '
                          f'{len(only_rgb)} keys only in {rgb_name} (e.g. {only_rgb[:3]}), '
                          f'{len(only_flow)} only in {flow_name} (e.g. {only_flow[:3]})')
-    first = next(iter(rgb))
+    inputs = input_layer_keys(rgb)
     for key, a in rgb.items():
         b = flow[key]
-        same = a.shape == b.shape or (key == first and a.ndim == b.ndim >= 2 and
+        same = a.shape == b.shape or (key in inputs and a.ndim == b.ndim >= 2 and
                                       a.shape[:1] + a.shape[2:] == b.shape[:1] + b.shape[2:])
         if not same:
+            allowed = (f'only the input channels of {inputs[0]} may differ' if inputs else
+                       'no input layer found by name')
             raise ValueError(f'{rgb_name} and {flow_name} are not the same AFSD network: '
                              f'{key} is {tuple(a.shape)} in {rgb_name} but {tuple(b.shape)} in '
-                             f'{flow_name} (only the input channels of {first} may differ)')
+                             f'{flow_name} ({allowed})')
     merged = OrderedDict(rgb)
     merged.update((FUSION_PREFIX + k[len(STREAM_PREFIX):], v) for k, v in flow.items())
     return merged
@@ -108,7 +135,7 @@ def check_fusion_state_fits(state: Dict[str, torch.Tensor], model: torch.nn.Modu
 
     problems = []
     # the input layers: a channel mismatch there usually means swapped files
-    inputs = {next(k for k in own if k.startswith(p)) for p in (STREAM_PREFIX, FUSION_PREFIX)}
+    inputs = set(input_layer_keys(own, STREAM_PREFIX) + input_layer_keys(own, FUSION_PREFIX))
     for key in own:
         if key not in state:
             problems.append(f'{source(key)}: missing {key} {tuple(own[key].shape)}')

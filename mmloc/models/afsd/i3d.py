@@ -66,6 +66,8 @@ class InceptionI3d(nn.Module):
 
     c4_channels = 832
     c5_channels = 1024
+    #: the weight whose dimension 1 is ``in_channels`` (3 RGB, 2 flow)
+    INPUT_LAYER = 'Conv3d_1a_7x7.conv3d.weight'
 
     def __init__(self, in_channels: int = 3, pretrained: str | None = None,
                  out_endpoints: Tuple[str, ...] = ('Mixed_4f', 'Mixed_5c')):

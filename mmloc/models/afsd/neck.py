@@ -75,6 +75,9 @@ class AFSDFeaturePyramid(nn.Module):
         in_channels: feature width. width, num_levels, gn_groups: as ``AFSDFramePyramid``.
     """
 
+    #: the weight whose dimension 1 is ``in_channels`` (the network's input layer)
+    INPUT_LAYER = 'level0.conv.conv1d.weight'
+
     def __init__(self, in_channels: int, width: int = 512, num_levels: int = 6,
                  gn_groups: int = 32):
         super().__init__()

@@ -8,9 +8,12 @@ Everything here is a plain ``nn.Module`` returning raw tensors; targets, losses 
 post-processing live in their own modules and the mmengine wrapper is
 ``mmloc.models.localizers.AFSD``.
 
-Checkpoints: the head's parameters were direct children of ``AFSDNet`` before the split
-(``loc_tower.*`` instead of ``head.loc_tower.*``); a load hook renames them, so those
-checkpoints (and fusion checkpoints merged from them) load strictly.
+Checkpoints: a load hook renames two older layouts, so both load strictly:
+
+* the official AFSD release's ``BDNet`` (``coarse_pyramid_detection.*``, ``backbone._model.*``;
+  :mod:`.original_checkpoint` has the key map);
+* ``AFSDNet`` before its neck/head split, whose head parameters were direct children
+  (``loc_tower.*`` instead of ``head.loc_tower.*``), and fusion checkpoints merged from it.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from mmloc.registry import MODELS
 
 from .head import AFSDHead
 from .neck import AFSDFeaturePyramid, AFSDFramePyramid  # noqa: F401 (registered parts)
+from .original_checkpoint import convert_original_afsd_state_dict
 
 #: first key component of the head's parameters in the pre-split ``AFSDNet`` layout
 LEGACY_HEAD_CHILDREN = AFSDHead.CHILDREN
@@ -115,6 +119,7 @@ class AFSDNet(nn.Module):
 
     @staticmethod
     def _upgrade_legacy_keys(state_dict, prefix, *args):
+        convert_original_afsd_state_dict(state_dict, prefix)
         upgrade_afsd_state_dict(state_dict, prefix)
 
     @property

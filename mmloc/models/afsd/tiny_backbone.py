@@ -25,6 +25,9 @@ class TinyVideoBackbone(nn.Module):
         base_channels: width of the first layers.
     """
 
+    #: the weight whose dimension 1 is ``in_channels`` (3 RGB, 2 flow)
+    INPUT_LAYER = 'stem.0.conv3d.weight'
+
     def __init__(self, in_channels: int = 3, c4_channels: int = 32, c5_channels: int = 64,
                  base_channels: int = 16):
         super().__init__()

@@ -16,12 +16,17 @@ from mmengine.structures import InstanceData
 
 from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections,
                                          decode_window, merge_video_detections)
+from mmloc.models.afsd.original_checkpoint import convert_original_afsd_state_dict
 from mmloc.models.task_modules.sliding_window import SlidingWindowInference
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
 
+#: ``windows_per_batch``: test windows per forward pass. 1 is what the original ``test.py`` does
+#: and gives its results exactly; more is faster, but CPU convolutions round differently for
+#: another batch size (float noise), which can move a candidate across the 0.01 / 0.001 score
+#: floors (docs/afsd.md, "Windows per forward pass").
 DEFAULT_TEST_CFG = dict(clip_stride=128, conf_thresh=0.01, nms_sigma=0.5, top_k=5000,
-                        score_threshold=0.001, pad_value=0.0, batch_size=4)
+                        score_threshold=0.001, pad_value=0.0, windows_per_batch=1)
 
 
 @MODELS.register_module()
@@ -39,7 +44,8 @@ class AFSD(BaseModel):
         lw, cw, piou, ssl, focal_alpha, focal_gamma: loss weights of the spec (§3.4); when
             given they override those of ``loss`` (configs written before ``AFSDLoss``).
         normalize_frames: map uint8 frames to ``x/255·2-1`` inside the model.
-        test_cfg: overrides of ``DEFAULT_TEST_CFG`` (stride, thresholds, Soft-NMS).
+        test_cfg: overrides of ``DEFAULT_TEST_CFG`` (stride, thresholds, Soft-NMS,
+            ``windows_per_batch``; ``batch_size`` is its older spelling).
     """
 
     def __init__(self, net: dict, fusion_net: Optional[dict] = None, fusion_channels: int = 3,
@@ -59,9 +65,33 @@ class AFSD(BaseModel):
         loss_cfg.update({k: v for k, v in given.items() if v is not None})
         self.loss_module = MODELS.build(loss_cfg)
         self.normalize_frames = normalize_frames
-        self.test_cfg = dict(DEFAULT_TEST_CFG, **(test_cfg or {}))
+        self.test_cfg = dict(DEFAULT_TEST_CFG, **self._renamed_test_cfg(test_cfg or {}))
+        if int(self.test_cfg['windows_per_batch']) < 1:
+            raise ValueError(f'AFSD: test_cfg.windows_per_batch must be >= 1, got '
+                             f'{self.test_cfg["windows_per_batch"]}')
         self.clip_length = self.net.clip_length
         self.num_classes = self.net.num_classes
+        self._register_load_state_dict_pre_hook(self._load_original_checkpoint)
+
+    @staticmethod
+    def _renamed_test_cfg(test_cfg: dict) -> dict:
+        # ``batch_size`` (windows per forward) was renamed: the test dataloader's batch_size
+        # counts videos, and each video is windowed on its own.
+        test_cfg = dict(test_cfg)
+        if 'batch_size' in test_cfg:
+            old = test_cfg.pop('batch_size')
+            if test_cfg.setdefault('windows_per_batch', old) != old:
+                raise ValueError(f'AFSD: test_cfg gives batch_size={old} and windows_per_batch='
+                                 f'{test_cfg["windows_per_batch"]}; batch_size is the older '
+                                 f'name of windows_per_batch, give one')
+        return test_cfg
+
+    @staticmethod
+    def _load_original_checkpoint(state_dict, prefix, *args):
+        # A checkpoint of the official release (``checkpoint-<epoch>.ckpt``, a bare ``BDNet``
+        # state dict) is one single-stream network: ours is ``net``. A fusion model needs
+        # both streams: merge them with tools/misc/merge_afsd_fusion_checkpoint.py.
+        convert_original_afsd_state_dict(state_dict, prefix, target='net.')
 
     # ----------------------------------------------------------------- helpers
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,7 +170,12 @@ class AFSD(BaseModel):
     # ----------------------------------------------------------------- predict
     @torch.no_grad()
     def predict(self, inputs, data_samples) -> list:
-        """Whole-video inference; fills ``pred_instances`` (seconds, scores, 0-based labels)."""
+        """Whole-video inference; fills ``pred_instances`` (seconds, scores, 0-based labels).
+
+        Each video is windowed and run on its own, so ``test_dataloader.batch_size`` (videos
+        per call) does not change any result; ``test_cfg.windows_per_batch`` (windows per
+        forward pass) can, at float-rounding level (1 = the original's).
+        """
         for video, sample in zip(inputs, data_samples):
             segs, scores, labels = self.predict_video(video, sample.metainfo)
             sample.pred_instances = InstanceData(
@@ -161,8 +196,8 @@ class AFSD(BaseModel):
         """
         cfg = self.test_cfg
         step = int(meta.get('feature_stride', 1))
-        slider = SlidingWindowInference(self.clip_length, cfg['clip_stride'], cfg['batch_size'],
-                                        cfg['pad_value'], step)
+        slider = SlidingWindowInference(self.clip_length, cfg['clip_stride'],
+                                        int(cfg['windows_per_batch']), cfg['pad_value'], step)
         # frames of the video at sample_fps; a window's grid is cropped at its start
         frames = TimeGrid.from_fps(float(meta.get('sample_fps', 10.0)),
                                    num_frames=video.shape[1] * step)
