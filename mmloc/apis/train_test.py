@@ -115,11 +115,32 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str, resume: bool)
     fits = [k for k, v in own.items() if k in state and tuple(state[k].shape) == tuple(v.shape)]
     bad = [k for k in own if k not in fits]
     if (resume and bad) or not fits:
+        mapped_fits, mapped_bad = _fit_through_key_maps(model, state, own)
+        if len(mapped_fits) > len(fits):    # the model's key map renames this layout
+            fits, bad = mapped_fits, mapped_bad
+    if (resume and bad) or not fits:
         shown = ', '.join(bad[:3]) + (f' and {len(bad) - 3} more' if len(bad) > 3 else '')
         raise ValueError(f'{checkpoint}: the checkpoint does not fit the model '
                          f'{type(model).__name__} of the config (another model or another '
                          f'config?): {len(bad)} of {len(own)} tensors missing or of another '
                          f'shape: {shown}')
+
+
+def _fit_through_key_maps(model: torch.nn.Module, state: dict, own: dict):
+    """Which of the model's tensors a checkpoint fills once the model's own load hooks have
+    mapped its keys (MMAction2 0.x BMN, the AFSD release, upstream ActionFormer layouts): a
+    dry run of ``load_state_dict`` on a copy of the model."""
+    import copy
+    probe = copy.deepcopy(model)
+    try:
+        missing = set(probe.load_state_dict(dict(state), strict=False).missing_keys)
+    except RuntimeError:                 # a shape mismatch after the key map
+        return [], list(own)
+    # BatchNorm fills an absent num_batches_tracked itself: only parameters prove a fit
+    params = {k for k, _ in model.named_parameters()}
+    if not any(k in params and k not in missing for k in own):
+        return [], list(own)
+    return [k for k in own if k not in missing], [k for k in own if k in missing]
 
 
 def run_train(cfg: Config) -> Runner:

@@ -266,3 +266,22 @@ def test_merge_state_dicts_finds_the_input_layer_by_name():
     with pytest.raises(ValueError, match=r'net\.neck\.level0\.weight is .*only the input '
                                          r'channels of net\.backbone\.Conv3d_1a_7x7'):
         merge_fusion_state_dicts(head_first, bad)
+
+
+def test_fine_tuning_from_an_original_file_passes_the_load_from_check(tmp_path):
+    """``tools/train.py`` refuses a checkpoint of another model before training; an original
+    release file fits once the model's key map has renamed it (also for --resume)."""
+    from mmloc.apis.train_test import check_checkpoint_fits
+    model = _narrow(RGB_CFG)
+    path = tmp_path / 'checkpoint-15.ckpt'
+    torch.save(original_bdnet_state_dict(in_channels=3, num_classes=21, width=WIDTH), path)
+    check_checkpoint_fits(model, str(path), resume=False)
+    check_checkpoint_fits(model, str(path), resume=True)
+    other = tmp_path / 'other.pth'
+    torch.save({'state_dict': {'fc.weight': torch.zeros(3, 3)}}, other)
+    with pytest.raises(ValueError, match='does not fit the model'):
+        check_checkpoint_fits(model, str(other), resume=False)
+    wide = tmp_path / 'wide.ckpt'        # same names, other shapes: refused for --resume
+    torch.save(original_bdnet_state_dict(in_channels=3, num_classes=21, width=2 * WIDTH), wide)
+    with pytest.raises(ValueError, match='does not fit the model'):
+        check_checkpoint_fits(model, str(wide), resume=True)
