@@ -27,14 +27,17 @@ model = dict(
     reg_head=dict(in_channels=_d, dim=_d, num_levels=4),
     loss=dict(init_loss_norm=5))
 _meta = ('video_name', 'duration_second', 'annotations')
+# the random demo extractor's features are a near-constant vector (StandardizeFeature says
+# why); drop StandardizeFeature for a trained extractor's features
 train_pipeline = [
     dict(type='LoadLocalizationFeature', cache=True),
+    dict(type='StandardizeFeature'),
     dict(type='SegmentsToGrid', unit='index', clip=False),
     dict(type='TruncateFeature', max_length=max_seq_len, trunc_thresh=0.5,
          crop_ratio=(0.9, 1.0), clip='widened'),
     dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'), meta_keys=_meta),
 ]
-test_pipeline = [dict(type='LoadLocalizationFeature', cache=True),
+test_pipeline = [dict(type='LoadLocalizationFeature', cache=True), dict(type='StandardizeFeature'),
                  dict(type='PackLocalizationInputs', keys=(), meta_keys=_meta)]
 _dataset = dict(type='FeatureDataset', ann_file=f'{data_root}/my_set/annotations.json',
                 data_prefix=dict(feature=f'{data_root}/my_features'),
