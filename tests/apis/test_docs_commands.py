@@ -14,7 +14,8 @@ from unittest import mock
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DOCS = ['docs/get_started.md', 'docs/config.md', 'docs/data_preparation.md', 'docs/bmn.md']
+DOCS = ['docs/get_started.md', 'docs/config.md', 'docs/data_preparation.md', 'docs/bmn.md',
+        'docs/custom_dataset.md']
 
 
 def shell_commands(text):

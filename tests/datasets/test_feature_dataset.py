@@ -141,3 +141,26 @@ def test_class_ids_from_the_file(tmp_path):
     ds = FeatureDataset(str(ann), PIPE, data_prefix=dict(feature=str(tmp_path / 'f')),
                         feat_stride=4, feat_num_frames=8)
     assert ds.metainfo['classes'] == ('a', 'b')
+
+
+def test_standardize_feature_per_channel_and_in_a_pipeline(tmp_path):
+    from mmloc.datasets.transforms import StandardizeFeature, standardize_feature
+    rng = np.random.default_rng(1)
+    # a random extractor's kind of output: a constant vector plus changes of a few per cent
+    base = rng.uniform(0.005, 0.02, size=(6, 1))
+    feat = (base + 3e-4 * rng.normal(size=(6, 40))).astype(np.float32)
+    feat[5] = 0.01                                     # a constant channel stays finite
+    out = standardize_feature(feat)
+    np.testing.assert_allclose(out[:5].mean(1), 0, atol=1e-4)
+    np.testing.assert_allclose(out[:5].std(1), 1, atol=1e-2)
+    assert np.all(out[5] == 0) and out.dtype == np.float32 and out is not feat
+    # the order of the positions is kept: the correlation with the input is 1 per channel
+    for c in range(5):
+        assert np.corrcoef(out[c], feat[c])[0, 1] > 0.999
+    res = StandardizeFeature()(dict(raw_feature=feat.copy()))
+    np.testing.assert_allclose(res['raw_feature'], out)
+    ds = FeatureDataset(str(_write(tmp_path)), data_prefix=dict(feature=str(tmp_path / 'f')),
+                        pipeline=[PIPE[0], dict(type='StandardizeFeature')] + PIPE[1:],
+                        fit_mode=None, test_mode=True)
+    x = ds[0]['inputs'].numpy()
+    np.testing.assert_allclose(x.mean(1), 0, atol=1e-4)

@@ -57,6 +57,7 @@ CASES = {
     'data/synthetic/generate_thumos.py': (['out', '--seed', 'x'], 'invalid int'),
     'data/synthetic/generate_afsd_clips.py': (['out', '--seed', 'x'], 'invalid int'),
     'data/synthetic/generate_features.py': (['out', '--seed', 'x'], 'invalid int'),
+    'data/synthetic/generate_videos.py': (['out', '--num-videos', '1'], '--num-videos >= 2'),
 }
 
 

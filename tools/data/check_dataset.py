@@ -14,13 +14,18 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
-def main(argv=None):
-    from mmengine.config import Config, DictAction
+def parse_args(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--first', type=int, default=5, help='videos shown per problem')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmengine.config import Config
     from mmloc.datasets.check import check_config, format_report
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'{args.config}: config not found')

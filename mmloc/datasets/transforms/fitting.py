@@ -63,6 +63,37 @@ class ResizeFeature(BaseTransform):
         return f'{self.__class__.__name__}(num_steps={self.num_steps}, method={self.method!r})'
 
 
+def standardize_feature(feat: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Each channel of a (C, T) sequence minus its mean over T, divided by its std over T
+    (``eps`` keeps a constant channel at zero); float32 (C, T), a new array."""
+    feat = np.asarray(feat, np.float32)
+    mean = feat.mean(axis=1, keepdims=True)
+    std = feat.std(axis=1, keepdims=True)
+    return ((feat - mean) / (std + eps)).astype(np.float32)
+
+
+@TRANSFORMS.register_module()
+class StandardizeFeature(BaseTransform):
+    """Standardise ``raw_feature`` (C, T) per channel over the video's own T positions.
+
+    For features whose scale says nothing: a randomly initialised extractor's (e.g.
+    ``configs/extractors/tiny3d_rgb_demo.py``) are a near-constant vector around 1e-2 whose
+    per-snippet changes are a few per cent of it, too small for a localizer's first conv to
+    see; standardised, they are what the model can learn from. Trained extractors' features
+    (I3D, TSN, ...) are used as they are, as upstream does.
+    """
+
+    def __init__(self, eps: float = 1e-6) -> None:
+        self.eps = float(eps)
+
+    def transform(self, results: dict) -> dict:
+        results['raw_feature'] = standardize_feature(results['raw_feature'], self.eps)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(eps={self.eps})'
+
+
 @TRANSFORMS.register_module()
 class CropFeature(BaseTransform):
     """Keep at most ``max_length`` positions of ``raw_feature`` (C, T).
