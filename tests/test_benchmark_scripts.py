@@ -18,13 +18,16 @@ CASES = {
     'bsn_pgm': ['--videos', '2', '--repeat', '1'],
     'eval': ['--videos', '40', '--proposals', '10', '--classes', '4'],
     'extract_features': ['--minutes', '0.2', '--threads', '1', '--size', '64', '48'],
+    'scale_eval': ['--videos', '40', '--proposals', '10', '--det-videos', '40',
+                   '--detections', '5', '--classes', '4'],
     'afsd': ['--device', 'cpu', '--threads', '1', '--clip-length', '128', '--crop', '32',
              '--train-steps', '1', '--infer-windows', '1'],
 }
 
 
-# the two model benchmarks take ~10 s each even at tiny sizes: slow run only
-MARKS = {'bmn': pytest.mark.slow, 'afsd': pytest.mark.slow,
+# the two model benchmarks take ~10 s each even at tiny sizes, scale_eval starts five
+# processes: slow run only
+MARKS = {'bmn': pytest.mark.slow, 'afsd': pytest.mark.slow, 'scale_eval': pytest.mark.slow,
          'extract_features': pytest.mark.skipif(importlib.util.find_spec('av') is None,
                                                 reason='PyAV is not installed')}
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
-import warnings
 from typing import List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
@@ -33,6 +32,8 @@ from mmengine.dataset import BaseDataset
 from mmloc.registry import DATASETS
 from mmloc.structures import window_offsets
 from mmloc.utils.io import load_json_file
+from mmloc.utils.validation import (FormatError, check_label, check_number, check_video_ids,
+                                    warn_outside_duration)
 from .annotations import validate_segments
 from .transforms.loading import FEATURE_EXTS, feature_length
 
@@ -43,8 +44,13 @@ def read_video_list(path: str) -> List[str]:
     """Video ids of a text file, one per line (``#`` comments and blank lines skipped)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: video list not found')
-    with open(path, encoding='utf-8') as f:
-        return [ln.split('#', 1)[0].strip() for ln in f if ln.split('#', 1)[0].strip()]
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        lines = raw.decode('utf-8').splitlines()
+    except UnicodeDecodeError as e:
+        raise FormatError(f'{path}: video list is not UTF-8 encoded ({e})') from None
+    return [ln.split('#', 1)[0].strip() for ln in lines if ln.split('#', 1)[0].strip()]
 
 
 @DATASETS.register_module()
@@ -131,43 +137,55 @@ class FeatureDataset(BaseDataset):
     def _records(self) -> dict:
         data = load_json_file(self.ann_file, top_level_name='video id')
         if not isinstance(data, dict):
-            raise ValueError(f'{self.ann_file}: expected a JSON object, got '
-                             f'{type(data).__name__}')
+            raise FormatError(f'{self.ann_file}: expected a JSON object, got '
+                              f'{type(data).__name__}')
         if isinstance(data.get('database'), dict):
-            if self.classes is None and isinstance(data.get('classes'), list):
-                self.classes = tuple(str(c) for c in data['classes'])
+            if self.classes is None and 'classes' in data:
+                self.classes = self._file_classes(data['classes'])
             data = data['database']
+            check_video_ids(data, self.ann_file)
             if self.subset is not None:
                 wanted = {str(x).lower() for x in ([self.subset] if isinstance(
                     self.subset, str) else self.subset)}
                 data = {k: v for k, v in data.items()
                         if isinstance(v, dict) and str(v.get('subset')).lower() in wanted}
+        else:
+            check_video_ids(data, self.ann_file)
         return data
+
+    def _file_classes(self, classes) -> tuple:
+        """The file's top-level ``classes``: a list of distinct names."""
+        where = f'{self.ann_file}: "classes"'
+        if not isinstance(classes, list):
+            raise FormatError(f'{where} must be a list of class names, got '
+                              f'{type(classes).__name__}')
+        names = tuple(str(check_label(c, f'{where} entry {i}')) for i, c in enumerate(classes))
+        if len(set(names)) != len(names):
+            raise FormatError(f'{where} lists a class more than once: {list(names)[:10]}')
+        return names
 
     def _duration(self, vid: str, rec: dict) -> float:
         for key in ('duration_second', 'duration'):
             if key in rec:
-                try:
-                    value = float(rec[key])
-                except (TypeError, ValueError):
-                    break
-                if value > 0:
-                    return value
-                break
-        raise ValueError(f'{self.ann_file}: video {vid}: needs a positive "duration" (or '
-                         f'"duration_second") in seconds, got {rec.get("duration", rec.get("duration_second"))!r}')
+                return check_number(rec[key], f'{self.ann_file}: video {vid}: "{key}"',
+                                    positive=True)
+        raise FormatError(f'{self.ann_file}: video {vid}: needs a positive "duration" (or '
+                          '"duration_second") in seconds')
 
     def _class_index(self, records: dict) -> dict:
         if self.classes is None:
             anns = [a for r in records.values() if isinstance(r, dict)
+                    and isinstance(r.get('annotations', []), list)
                     for a in r.get('annotations', []) if isinstance(a, dict) and 'label' in a]
             by_id = {}
             if anns and all('label_id' in a for a in anns):
                 for a in anns:          # the file's own ids (ActionFormer's label_id)
-                    known = by_id.setdefault(int(a['label_id']), str(a['label']))
+                    label_id = check_number(a['label_id'], f'{self.ann_file}: "label_id" of '
+                                            f'{a["label"]!r}', integer=True)
+                    known = by_id.setdefault(label_id, str(a['label']))
                     if known != str(a['label']):
-                        raise ValueError(f'{self.ann_file}: label_id {a["label_id"]} names '
-                                         f'both {known!r} and {a["label"]!r}')
+                        raise FormatError(f'{self.ann_file}: label_id {a["label_id"]} names '
+                                          f'both {known!r} and {a["label"]!r}')
             if by_id and sorted(by_id) == list(range(len(by_id))):
                 self.classes = tuple(by_id[i] for i in range(len(by_id)))
             else:
@@ -177,20 +195,21 @@ class FeatureDataset(BaseDataset):
     def parse_record(self, vid: str, rec, index: dict) -> dict:
         """One video's data info (seconds, class ids, feature path, grid parameters)."""
         if not isinstance(rec, dict):
-            raise ValueError(f'{self.ann_file}: video {vid}: expected an object, got '
-                             f'{type(rec).__name__}')
+            raise FormatError(f'{self.ann_file}: video {vid}: expected an object, got '
+                              f'{type(rec).__name__}')
         duration_s = self._duration(vid, rec)
         anns = validate_segments(self.ann_file, vid, rec.get('annotations', []))
         for i, ann in enumerate(anns):
             label = ann.get('label')
             if label is not None and str(label) not in index:
-                raise ValueError(f'{self.ann_file}: video {vid}: annotations[{i}].label '
-                                 f'{label!r} is not one of the {len(index)} classes')
+                raise FormatError(f'{self.ann_file}: video {vid}: annotations[{i}].label '
+                                  f'{label!r} is not one of the {len(index)} classes')
             ann['label_id'] = index[str(label)] if label is not None else 0
         fps = self.default_fps if self.fps_overrides_file else rec.get('fps', self.default_fps)
         if fps is None:
-            raise ValueError(f'{self.ann_file}: video {vid}: no "fps" and no dataset fps')
-        return dict(video_name=vid, duration_second=duration_s, fps=float(fps),
+            raise FormatError(f'{self.ann_file}: video {vid}: no "fps" and no dataset fps')
+        fps = check_number(fps, f'{self.ann_file}: video {vid}: "fps"', positive=True)
+        return dict(video_name=vid, duration_second=duration_s, fps=fps,
                     feat_stride=self.feat_stride, feat_num_frames=self.feat_num_frames,
                     annotations=anns, feature_path=self.feature_path(vid))
 
@@ -205,29 +224,25 @@ class FeatureDataset(BaseDataset):
         skip = set(read_video_list(self.missing_files)) if self.missing_files else set()
         records = {k: v for k, v in records.items() if k not in skip}
         if not records:
-            raise ValueError(f'{self.ann_file}: the annotation file holds no videos'
+            raise FormatError(f'{self.ann_file}: the annotation file holds no videos'
                              + (f' in subset {self.subset!r}' if self.subset else '')
                              + ' (empty data split)')
         index = self._class_index(records)
         data_list, missing, outside = [], [], []
         for vid, rec in records.items():
             info = self.parse_record(vid, rec, index)
-            outside += [(vid, i, a['segment'], info['duration_second'])
+            outside += [(vid, f'annotations[{i}].segment', a['segment'], info['duration_second'])
                         for i, a in enumerate(info['annotations'])
                         if a['segment'][0] < 0 or a['segment'][1] > info['duration_second']]
             if self.check_files and not osp.isfile(info['feature_path']):
                 missing.append(info['feature_path'])
             data_list.append(info)
-        if outside:
-            # Documented clip-and-warn: training labels are clipped to the video (label
-            # transforms clip), evaluation keeps the annotated seconds, as the official
-            # ActivityNet evaluator does. One warning per file, not per segment.
-            shown = '; '.join(f'video {v}: annotations[{i}].segment {seg} vs duration_second {d}'
-                              for v, i, seg, d in outside[:3])
-            warnings.warn(f'{self.ann_file}: {len(outside)} segment(s) reach outside '
-                          f'[0, duration_second] ({shown}{" ..." if len(outside) > 3 else ""}); '
-                          'training labels are clipped to the video, evaluation uses the '
-                          'segments as annotated')
+        # Documented clip-and-warn: training labels are clipped to the video (label
+        # transforms clip), evaluation keeps the annotated seconds, as the official
+        # ActivityNet evaluator does. One warning per file, not per segment.
+        warn_outside_duration(self.ann_file, outside, 'duration_second',
+                              'training labels are clipped to the video, evaluation uses the '
+                              'segments as annotated')
         if missing:
             shown = ', '.join(missing[:3]) + (f' and {len(missing) - 3} more'
                                               if len(missing) > 3 else '')

@@ -29,22 +29,25 @@ import numpy as np
 
 from mmloc.utils import atomic_open, atomic_write_json
 from mmloc.utils.io import load_json_file
+from mmloc.utils.progress import track
+from mmloc.utils.validation import (FormatError, FormatKeyError, check_label, check_number,
+                                    check_segment, check_video_ids, warn_outside_duration)
+
+__all__ = ['FormatError', 'FormatKeyError', 'load_json', 'bare_ids', 'match_video_id',
+           'read_blocked', 'read_ground_truth', 'class_names_from_gt', 'read_results',
+           'align_results_to_gt', 'clip_results_to_duration', 'count_outside_duration',
+           'results_to_json', 'write_results', 'read_mmaction_annotations',
+           'read_classifier_results', 'format_proposal_text_block', 'parse_proposal_text',
+           'write_text', 'read_class_index', 'build_proposal_text']
 
 RESULTS_VERSION = 'VERSION 1.3'
-
-
-class FormatError(ValueError):
-    """A file does not have the expected layout (the message names file, video and field)."""
 
 
 # ----------------------------------------------------------------------------- helpers
 def load_json(path) -> object:
     """Read a JSON file; invalid, non-UTF-8 JSON or repeated keys raise ``FormatError``
     naming the file (a video id listed twice would otherwise silently lose a video)."""
-    try:
-        return load_json_file(path)
-    except ValueError as err:
-        raise FormatError(str(err)) from None
+    return load_json_file(path)
 
 
 def _source(obj, name):
@@ -73,15 +76,7 @@ def match_video_id(video_id: str, known: Mapping | set) -> str:
 
 
 def _segment(value, where: str) -> tuple[float, float]:
-    try:
-        start, end = (float(x) for x in value)
-    except (TypeError, ValueError):
-        raise FormatError(f'{where}: "segment" must be [start, end] in seconds, got {value!r}') from None
-    if not (np.isfinite(start) and np.isfinite(end)):
-        raise FormatError(f'{where}: "segment" must be finite, got {value!r}')
-    if end < start:
-        raise FormatError(f'{where}: "segment" ends before it starts: {value!r}')
-    return start, end
+    return check_segment(value, f'{where}: "segment"')
 
 
 #: DETAD's per-instance characteristic fields -> the names of ``mmloc.evaluation.diagnosis``.
@@ -93,10 +88,7 @@ def _characteristic(value, where: str, field: str) -> float:
     """A DETAD characteristic of one annotation: a finite number, or nan when absent / null."""
     if value is None:
         return math.nan
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not math.isfinite(value):
-        raise FormatError(f'{where}: "{field}" must be a finite number, got {value!r}')
-    return float(value)
+    return check_number(value, f'{where}: "{field}"')
 
 
 def read_blocked(path) -> list[str]:
@@ -108,6 +100,36 @@ def read_blocked(path) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- ground truth
+def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, float | None, dict]:
+    """Check one GT record: ``(segments, labels, duration_s, characteristics)``; segments
+    reaching outside ``[0, duration]`` are appended to ``outside`` (accepted, one warning per
+    file); ``characteristics``: DETAD's per-instance fields, ``{name: [float | nan] * G}``."""
+    if not isinstance(rec, dict):
+        raise FormatError(f'{where}: expected a record object, got {type(rec).__name__}')
+    anns = rec.get('annotations')
+    if anns is None:
+        raise FormatKeyError(f'{where}: missing field "annotations"')
+    if not isinstance(anns, list):
+        raise FormatError(f'{where}: "annotations" must be a list, got {type(anns).__name__}')
+    field = 'duration' if 'duration' in rec else 'duration_second' if 'duration_second' in rec \
+        else None
+    duration = None if field is None else check_number(rec[field], f'{where}: "{field}"',
+                                                       positive=True)
+    segments, labels = [], []
+    chars = {name: [] for name in DETAD_CHARACTERISTIC_FIELDS.values()}
+    for i, ann in enumerate(anns):
+        if not isinstance(ann, dict) or 'segment' not in ann or 'label' not in ann:
+            raise FormatError(f'{where}: annotation {i} needs "segment" and "label"')
+        seg = _segment(ann['segment'], f'{where} annotation {i}')
+        if duration is not None and (seg[0] < 0 or seg[1] > duration):
+            outside.append((vid, i, seg, duration))
+        segments.append(seg)
+        labels.append(check_label(ann['label'], f'{where} annotation {i}: "label"'))
+        for field, name in DETAD_CHARACTERISTIC_FIELDS.items():
+            chars[name].append(_characteristic(ann.get(field), f'{where} annotation {i}', field))
+    return segments, labels, duration, chars
+
+
 def read_ground_truth(source, subset: str | None = None,
                       blocked: Iterable[str] | str | os.PathLike | None = None) -> dict:
     """Read GT in the official, MMAction2 or hybrid layout.
@@ -120,12 +142,15 @@ def read_ground_truth(source, subset: str | None = None,
             official evaluators do.
 
     Returns:
-        ``{bare_video_id: {'segments': (G, 2) float64 seconds, 'labels': [str] * G,
+        ``{bare_video_id: {'segments': (G, 2) float64 seconds, 'labels': [str | int] * G,
         'duration': float | None, 'subset': str | None}}`` in file order. Videos with no
         annotation are kept (G = 0). Where annotations carry DETAD's per-instance
         characteristics (``coverage``, ``length``, ``num-instances``, as in DETAD's
         ``*_extra_characteristics.json``), the record also has ``'characteristics':
         {'coverage' | 'length' | 'num_instances': (G,) float64, nan where not given}``.
+
+    Every record is checked (:mod:`mmloc.utils.validation`); segments outside
+    ``[0, duration]`` are kept with one warning for the file.
     """
     data, name = _source(source, '<ground truth>')
     if not isinstance(data, dict):
@@ -133,44 +158,34 @@ def read_ground_truth(source, subset: str | None = None,
     records = data['database'] if 'database' in data else data
     if not isinstance(records, dict):
         raise FormatError(f'{name}: "database" must map video ids to records')
+    if not records:
+        raise FormatError(f'{name}: the ground truth holds no videos')
+    check_video_ids(records, name)
     if isinstance(blocked, (str, os.PathLike)):
         blocked = read_blocked(blocked)
     blocked = set(blocked or ())
     ids = bare_ids(records)
     has_subset = any(isinstance(r, dict) and 'subset' in r for r in records.values())
-    out = {}
-    for key, rec in records.items():
+    out, outside = {}, []
+    for key, rec in track(records.items(), len(records), f'reading {name}'):
         vid = ids[key]
         where = f'{name}: video {key}'
-        if not isinstance(rec, dict):
-            raise FormatError(f'{where}: expected a record object, got {type(rec).__name__}')
-        if subset is not None and has_subset and rec.get('subset') != subset:
+        if isinstance(rec, dict) and 'subset' in rec and not isinstance(rec['subset'], str):
+            raise FormatError(f'{where}: "subset" must be a string, got {rec["subset"]!r}')
+        if subset is not None and has_subset and isinstance(rec, dict) \
+                and rec.get('subset') != subset:
             continue
         if vid in blocked or key in blocked:
             continue
-        anns = rec.get('annotations')
-        if anns is None:
-            raise FormatError(f'{where}: missing field "annotations"')
-        segments, labels = [], []
-        chars = {name: [] for name in DETAD_CHARACTERISTIC_FIELDS.values()}
-        for i, ann in enumerate(anns):
-            if not isinstance(ann, dict) or 'segment' not in ann or 'label' not in ann:
-                raise FormatError(f'{where}: annotation {i} needs "segment" and "label"')
-            segments.append(_segment(ann['segment'], f'{where} annotation {i}'))
-            labels.append(ann['label'])
-            for field, name in DETAD_CHARACTERISTIC_FIELDS.items():
-                chars[name].append(_characteristic(ann.get(field), f'{where} annotation {i}',
-                                                   field))
-        duration = rec.get('duration', rec.get('duration_second'))
+        segments, labels, duration, chars = _gt_record(rec, where, outside, key)
         out[vid] = dict(segments=np.asarray(segments, dtype=np.float64).reshape(-1, 2),
-                        labels=labels,
-                        duration=None if duration is None else float(duration),
-                        subset=rec.get('subset'))
+                        labels=labels, duration=duration, subset=rec.get('subset'))
         if any(not math.isnan(v) for values in chars.values() for v in values):
             out[vid]['characteristics'] = {k: np.asarray(v, dtype=np.float64)
                                            for k, v in chars.items()}
     if subset is not None and has_subset and not out:
         raise FormatError(f'{name}: no video of subset {subset!r}')
+    warn_outside_duration(name, outside)
     return out
 
 
@@ -191,6 +206,10 @@ def read_results(source, require_label: bool = False,
     Returns:
         ``{video_id: {'segments': (P, 2) float64 s, 'scores': (P,) float64,
         'labels': [str|int] * P or None}}`` with ids as written in the file.
+
+    Items need a ``[start, end]`` segment (finite, ``start <= end``) and a finite score;
+    labels are class names or integer indices (checked against the GT classes by the
+    metrics). Two ids that differ only by ``v_`` are an error.
     """
     data, name = _source(source, '<results>')
     if not isinstance(data, dict):
@@ -200,9 +219,10 @@ def read_results(source, require_label: bool = False,
         raise FormatError(f'{name}: "results" must map video ids to lists of items')
     if not results:
         raise FormatError(f'{name}: "results" is empty')
+    check_video_ids(results, name)
     blocked = set(blocked or ())
     out = {}
-    for vid, items in results.items():
+    for vid, items in track(results.items(), len(results), f'reading {name}'):
         where = f'{name}: video {vid}'
         if vid in blocked or (vid.startswith('v_') and vid[2:] in blocked):
             continue
@@ -213,15 +233,9 @@ def read_results(source, require_label: bool = False,
             if not isinstance(item, dict) or 'segment' not in item or 'score' not in item:
                 raise FormatError(f'{where}: item {i} needs "segment" and "score"')
             segments.append(_segment(item['segment'], f'{where} item {i}'))
-            try:
-                score = float(item['score'])
-            except (TypeError, ValueError):
-                raise FormatError(f'{where} item {i}: "score" must be a number') from None
-            if not np.isfinite(score):
-                raise FormatError(f'{where} item {i}: "score" must be finite, got {item["score"]!r}')
-            scores.append(score)
+            scores.append(check_number(item['score'], f'{where} item {i}: "score"'))
             if 'label' in item:
-                labels.append(item['label'])
+                labels.append(check_label(item['label'], f'{where} item {i}: "label"'))
             elif require_label:
                 raise FormatError(f'{where}: item {i} has no "label" (detection results need one)')
         if labels and len(labels) != len(items):
@@ -241,6 +255,21 @@ def align_results_to_gt(results: Mapping, gt: Mapping) -> dict:
             raise FormatError(f'results: video {vid} appears twice (with and without "v_")')
         out[key] = rec
     return out
+
+
+def count_outside_duration(results: Mapping, gt: Mapping, name: str = 'results') -> int:
+    """Warn once (naming ``name``) when result segments reach outside ``[0, duration]`` of
+    their GT video; returns how many do. They are scored as written (official evaluators)."""
+    outside = []
+    for vid, rec in results.items():
+        dur = gt.get(vid, {}).get('duration')
+        if dur is None:
+            continue
+        segs = rec['segments']
+        for i in np.flatnonzero((segs[:, 0] < 0) | (segs[:, 1] > dur)):
+            outside.append((vid, int(i), segs[i].tolist(), dur))
+    warn_outside_duration(name, outside)
+    return len(outside)
 
 
 def clip_results_to_duration(results: Mapping, gt: Mapping) -> int:
@@ -294,16 +323,27 @@ def write_results(path, results: Mapping, external_data: dict | None = None) -> 
 def read_mmaction_annotations(source) -> dict:
     """MMAction2 annotation JSON (§1.2) as ``{video_name: record}`` (ids keep ``v_``).
 
-    Checks the fields that the tools need: ``duration_second``, ``annotations``.
+    Every record is checked as :func:`read_ground_truth` checks it, and needs a positive
+    ``duration_second``; ``duration_frame`` and ``fps``, when present, are positive numbers.
     """
     data, name = _source(source, '<annotations>')
     if not isinstance(data, dict) or 'database' in data:
         raise FormatError(f'{name}: expected an MMAction2 annotation JSON '
                           '({"v_<id>": {"duration_second", "annotations", ...}})')
+    if not data:
+        raise FormatError(f'{name}: the annotation file holds no videos')
+    check_video_ids(data, name)
+    outside = []
     for vid, rec in data.items():
+        where = f'{name}: video {vid}'
         for field in ('duration_second', 'annotations'):
             if not isinstance(rec, dict) or field not in rec:
-                raise FormatError(f'{name}: video {vid}: missing field "{field}"')
+                raise FormatKeyError(f'{where}: missing field "{field}"')
+        _gt_record(rec, where, outside, vid)
+        for field in ('duration_frame', 'fps'):
+            if field in rec:
+                check_number(rec[field], f'{where}: "{field}"', positive=True)
+    warn_outside_duration(name, outside)
     return data
 
 
@@ -311,33 +351,50 @@ def read_mmaction_annotations(source) -> dict:
 def read_classifier_results(source) -> dict:
     """Video-level class scores: ``{video_id: (labels [str] * C, scores (C,) float64)}``.
 
-    Layouts: ``{"results": {id: [{"label", "score"}]}}``, ``{"class": [names], "results":
-    {id: [scores]}}``, or ``{"results": {id: [scores]}}`` (ActionFormer's CUHK file; the
-    labels are then the indices 0..C-1).
+    Layouts: ``{"results": {id: [{"label", "score"}]}}``, G-TAD/OpenTAD's
+    ``{"results": {id: [C floats]}, "class": [C distinct names]}``, or ``{"results": {id: [C
+    floats]}}`` (ActionFormer's CUHK file; the labels are then the indices 0..C-1). Scores are
+    finite numbers.
     """
     data, name = _source(source, '<classifier results>')
     if not isinstance(data, dict) or not isinstance(data.get('results'), dict):
         raise FormatError(f'{name}: expected {{"results": {{video_id: ...}}}}')
+    if not data['results']:
+        raise FormatError(f'{name}: "results" is empty')
+    check_video_ids(data['results'], name)
     class_list = data.get('class')
+    if class_list is not None:
+        if not isinstance(class_list, list) or not class_list:
+            raise FormatError(f'{name}: "class" must be a non-empty list of class names')
+        class_list = [check_label(c, f'{name}: "class" entry {i}')
+                      for i, c in enumerate(class_list)]
+        if len(set(class_list)) != len(class_list):
+            twice = sorted({str(c) for c in class_list if class_list.count(c) > 1})
+            raise FormatError(f'{name}: "class" lists {twice[:5]} more than once')
     out = {}
     for vid, items in data['results'].items():
         where = f'{name}: video {vid}'
         if class_list is not None:
-            scores = np.asarray(items, dtype=np.float64).reshape(-1)
-            if scores.shape[0] != len(class_list):
-                raise FormatError(f'{where}: {scores.shape[0]} scores for {len(class_list)} classes')
-            out[vid] = (list(class_list), scores)
+            if not isinstance(items, list) or len(items) != len(class_list):
+                got = len(items) if isinstance(items, list) else type(items).__name__
+                raise FormatError(f'{where}: expected a list of {len(class_list)} scores (one '
+                                  f'per class), got {got}')
+            scores = [check_number(x, f'{where} score {c}') for c, x in enumerate(items)]
+            out[vid] = (list(class_list), np.asarray(scores, dtype=np.float64))
             continue
         if isinstance(items, list) and items and all(
                 isinstance(it, (int, float)) for it in items):
             # plain score lists without a "class" list: classes are the indices
-            out[vid] = (list(range(len(items))), np.asarray(items, dtype=np.float64))
+            scores = [check_number(x, f'{where} score {c}') for c, x in enumerate(items)]
+            out[vid] = (list(range(len(items))), np.asarray(scores, dtype=np.float64))
             continue
         if not isinstance(items, list) or not all(
                 isinstance(it, dict) and 'label' in it and 'score' in it for it in items):
             raise FormatError(f'{where}: expected a list of {{"label", "score"}} items')
-        out[vid] = ([it['label'] for it in items],
-                    np.asarray([float(it['score']) for it in items], dtype=np.float64))
+        out[vid] = ([check_label(it['label'], f'{where} item {i}: "label"')
+                     for i, it in enumerate(items)],
+                    np.asarray([check_number(it['score'], f'{where} item {i}: "score"')
+                                for i, it in enumerate(items)], dtype=np.float64))
     return out
 
 
@@ -357,40 +414,102 @@ def format_proposal_text_block(index: int, video_id: str, duration_frame, fps,
     return '\n'.join(lines) + '\n'
 
 
+def _text_floats(line: str, n: int, where: str) -> list[float]:
+    """``n`` whitespace-separated finite numbers of a proposal-text line."""
+    fields = line.split()
+    if len(fields) != n:
+        raise FormatError(f'{where}: expected {n} numbers, got {line!r}')
+    try:
+        values = [float(x) for x in fields]
+    except ValueError:
+        raise FormatError(f'{where}: expected {n} numbers, got {line!r}') from None
+    if not all(np.isfinite(values)):
+        raise FormatError(f'{where}: numbers must be finite, got {line!r}')
+    return values
+
+
+def _text_count(line: str, where: str) -> int:
+    try:
+        count = int(line)
+    except ValueError:
+        raise FormatError(f'{where} must be a count, got {line!r}') from None
+    if count < 0:
+        raise FormatError(f'{where} must be >= 0, got {count}')
+    return count
+
+
+def _text_row(line: str, n: int, where: str) -> list[float]:
+    """A GT (``n=3``) or proposal (``n=5``) row: class index integer >= 0, ``start <= end``,
+    ``best_iou`` / ``best_overlap`` in [0, 1]."""
+    row = _text_floats(line, n, where)
+    if not (row[0].is_integer() and row[0] >= 0):
+        raise FormatError(f'{where}: the class index must be an integer >= 0, got {line!r}')
+    if row[-1] < row[-2]:
+        raise FormatError(f'{where}: the segment ends before it starts: {line!r}')
+    if n == 5 and not (0 <= row[1] <= 1 and 0 <= row[2] <= 1):
+        raise FormatError(f'{where}: best_iou and best_overlap must be in [0, 1], got {line!r}')
+    return row
+
+
 def parse_proposal_text(path) -> list[dict]:
     """Read a §1.8 (or §1.7) proposal text file.
 
-    Returns one dict per block: ``video_id``, ``duration_frame`` and ``fps`` (as written),
-    ``gt`` (G, 3) ``[class_idx, start, end]`` and ``proposals`` (P, 5)
-    ``[label, best_iou, best_overlap, start, end]`` (float64).
+    Returns one dict per block: ``video_id``, ``duration_frame`` and ``fps`` (as written;
+    both positive numbers), ``gt`` (G, 3) ``[class_idx, start, end]`` and ``proposals``
+    (P, 5) ``[label, best_iou, best_overlap, start, end]`` (float64). Times are in the
+    file's own unit (seconds in §1.8, frames or fractions in §1.7), so they are not
+    compared with the duration. Text outside a block, a count that does not match its
+    lines and a video listed twice (also once with and once without ``v_``) are errors.
     """
     path = os.fspath(path)
-    with open(path, encoding='utf-8') as f:
-        lines = [ln.strip() for ln in f]
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: file not found')
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as err:
+        raise FormatError(f'{path}: not UTF-8 encoded ({err})') from None
     blocks, cur = [], None
-    for ln in lines:
+    for n, ln in enumerate(text.splitlines(), 1):
+        ln = ln.strip()
         if ln.startswith('#'):
             cur = []
             blocks.append(cur)
-        elif ln and cur is not None:
+        elif ln and cur is None:
+            raise FormatError(f'{path}: line {n}: text before the first "#" block: {ln!r}')
+        elif ln:
             cur.append(ln)
     out = []
     for b, block in enumerate(blocks):
         where = f'{path}: block {b}'
-        try:
-            video_id, duration_frame, fps = block[0], block[1], block[2]
-            n_gt = int(block[3])
-            gt = [list(map(float, ln.split())) for ln in block[4:4 + n_gt]]
-            n_prop = int(block[4 + n_gt])
-            props = [list(map(float, ln.split())) for ln in block[5 + n_gt:5 + n_gt + n_prop]]
-        except (IndexError, ValueError) as err:
-            raise FormatError(f'{where}: malformed block ({err})') from None
-        if len(gt) != n_gt or len(props) != n_prop or any(len(r) != 3 for r in gt) or any(
-                len(r) != 5 for r in props):
-            raise FormatError(f'{where} ({video_id}): counts or column numbers do not match')
+        if len(block) < 5:
+            raise FormatError(f'{where}: needs the video id, duration_frame, fps and two '
+                              f'counts, got {len(block)} lines')
+        video_id, duration_frame, fps = block[0], block[1], block[2]
+        where = f'{where} (video {video_id})'
+        for field, value in (('duration_frame', duration_frame), ('fps', fps)):
+            try:
+                number = float(value)
+            except ValueError:
+                number = float('nan')
+            if not (np.isfinite(number) and number > 0):
+                raise FormatError(f'{where}: {field} must be a positive number, got {value!r}')
+        n_gt = _text_count(block[3], f'{where}: the GT count')
+        if len(block) < 5 + n_gt:
+            raise FormatError(f'{where}: {n_gt} GT lines announced, the block ends before')
+        gt = [_text_row(ln, 3, f'{where} GT {i}') for i, ln in enumerate(block[4:4 + n_gt])]
+        n_prop = _text_count(block[4 + n_gt], f'{where}: the proposal count')
+        props = [_text_row(ln, 5, f'{where} proposal {i}')
+                 for i, ln in enumerate(block[5 + n_gt:])]
+        if len(props) != n_prop:
+            raise FormatError(f'{where}: {n_prop} proposals announced, {len(props)} lines found')
         out.append(dict(video_id=video_id, duration_frame=duration_frame, fps=fps,
                         gt=np.asarray(gt, dtype=np.float64).reshape(-1, 3),
                         proposals=np.asarray(props, dtype=np.float64).reshape(-1, 5)))
+    if not out:
+        raise FormatError(f'{path}: no "#" block found')
+    check_video_ids([b['video_id'] for b in out], path)
     return out
 
 
@@ -402,15 +521,27 @@ def write_text(path, text: str) -> None:
 
 def read_class_index(path) -> dict[str, int]:
     """Class name -> 0-based index from a text file (one name per line; a header line
-    ``action`` as in BSN's ``action_name.csv`` is skipped)."""
+    ``action`` as in BSN's ``action_name.csv`` is skipped). A name listed twice is an error."""
     path = os.fspath(path)
-    with open(path, encoding='utf-8') as f:
-        names = [ln.strip() for ln in f if ln.strip()]
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: file not found')
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        names = [ln.strip() for ln in raw.decode('utf-8').splitlines() if ln.strip()]
+    except UnicodeDecodeError as err:
+        raise FormatError(f'{path}: not UTF-8 encoded ({err})') from None
     if names and names[0] == 'action':
         names = names[1:]
     if not names:
         raise FormatError(f'{path}: no class names')
-    return {n: i for i, n in enumerate(names)}
+    index: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in index:
+            raise FormatError(f'{path}: class {n!r} is listed twice (lines {index[n] + 1} and '
+                              f'{i + 1} of the names)')
+        index[n] = i
+    return index
 
 
 def build_proposal_text(annotations: Mapping, results: Mapping, class_index: Mapping[str, int],

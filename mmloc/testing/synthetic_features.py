@@ -5,11 +5,11 @@ Writes ``<out>/annotations.json`` (the official/ActionFormer ``database`` layout
 label}]``) and ``<out>/features/<video>.npy`` (T, C) float32, rows every ``feat_stride``
 frames over ``feat_num_frames`` frames (the grid of ``TimeGrid.from_features``). Each class
 has a random direction in feature space; a snippet inside an action gets that direction
-weighted by how much of the snippet the action covers, plus noise.
+weighted by how much of the snippet the action covers, plus noise. Files are written
+atomically (temp file + rename), as by every mmloc writer.
 """
 from __future__ import annotations
 
-import json
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -17,6 +17,7 @@ from typing import Dict
 
 import numpy as np
 
+from mmloc.utils.io import atomic_save_npy, atomic_write_json
 from ._segment_layout import place_segments, snippet_coverage
 
 
@@ -59,12 +60,11 @@ def generate_synthetic_features(out_dir: str, num_train: int = 60, num_val: int 
         weight = snippet_coverage(segments_u, steps)            # (num, T)
         feat = rng.normal(scale=cfg.noise, size=(steps, cfg.feat_dim))
         feat += weight.T @ directions[labels]
-        np.save(osp.join(feature_dir, f'{vid}.npy'), feat.astype(np.float32))
+        atomic_save_npy(osp.join(feature_dir, f'{vid}.npy'), feat.astype(np.float32))
         anns = [dict(segment=[round(float(s) * duration_s, 3), round(float(e) * duration_s, 3)],
                      label=classes[int(c)]) for (s, e), c in zip(segments_u, labels)]
         database[vid] = dict(subset='training' if i < num_train else 'validation',
                              duration=round(duration_s, 3), fps=cfg.fps, annotations=anns)
     ann_file = osp.join(out_dir, 'annotations.json')
-    with open(ann_file, 'w', encoding='utf-8') as f:
-        json.dump(dict(database=database, classes=classes), f)
+    atomic_write_json(ann_file, dict(database=database, classes=classes))
     return dict(ann_file=ann_file, feature_dir=feature_dir)

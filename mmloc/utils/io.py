@@ -8,9 +8,13 @@ import contextlib
 import json
 import os
 import tempfile
+import tokenize
+import zipfile
 from typing import IO, Iterator
 
 import numpy as np
+
+from .validation import FormatError
 
 
 @contextlib.contextmanager
@@ -64,7 +68,9 @@ def load_json_file(path: str | os.PathLike, top_level_name: str = 'top-level key
     """Read a JSON file with errors that name it; repeated object keys are an error.
 
     ``json.load`` silently keeps the last of two equal keys, which would drop a video
-    listed twice. Raises ``FileNotFoundError`` or ``ValueError`` (file name first);
+    listed twice. Raises ``FileNotFoundError`` or :class:`FormatError` (a ``ValueError``,
+    file name first) for anything else: not UTF-8, invalid or truncated, nested deeper than
+    Python's recursion limit, an integer literal beyond Python's digit limit, repeated keys.
     ``top_level_name`` names the top-level keys in that message (e.g. ``'video id'``).
     """
     path = os.fspath(path)
@@ -85,13 +91,45 @@ def load_json_file(path: str | os.PathLike, top_level_name: str = 'top-level key
     try:
         data = json.loads(raw.decode('utf-8'), object_pairs_hook=keep_duplicates)
     except UnicodeDecodeError as e:
-        raise ValueError(f'{path}: not UTF-8 encoded ({e})') from None
+        raise FormatError(f'{path}: not UTF-8 encoded ({e})') from None
     except json.JSONDecodeError as e:
-        raise ValueError(f'{path}: invalid or truncated JSON ({e})') from None
+        raise FormatError(f'{path}: invalid or truncated JSON ({e})') from None
+    except RecursionError:
+        raise FormatError(f'{path}: JSON nested too deeply to read') from None
+    except ValueError as e:   # e.g. an integer literal of more than 4300 digits
+        raise FormatError(f'{path}: invalid JSON ({e})') from None
     if duplicates:
         top = sorted({k for k in duplicates if isinstance(data, dict) and k in data})
         what = f'duplicate {top_level_name}(s) {top[:5]}' if top else \
             f'duplicate key(s) {sorted(set(duplicates))[:5]} inside an object'
-        raise ValueError(f'{path}: {what}: each key must appear once (JSON readers silently '
+        raise FormatError(f'{path}: {what}: each key must appear once (JSON readers silently '
                          'keep only the last one)')
     return data
+
+
+#: what ``np.load`` raises on corrupt bytes: numpy parses the header with ``tokenize`` and
+#: ``ast.literal_eval`` (TokenError, SyntaxError, TypeError, RecursionError) and allocates the
+#: declared shape (MemoryError, OverflowError for a huge one); a zip is opened lazily
+NPY_READ_ERRORS = (ValueError, OSError, EOFError, SyntaxError, TypeError, MemoryError,
+                   OverflowError, RecursionError, tokenize.TokenError, zipfile.BadZipFile)
+
+
+def load_npy(path: str | os.PathLike, what: str = 'array', mmap: bool = False) -> np.ndarray:
+    """``np.load`` of one ``.npy`` array without pickles; anything else is a
+    :class:`FormatError` naming the file (an ``.npz`` archive, a pickle, a truncated file, a
+    header numpy cannot parse, a shape larger than the file).
+
+    ``mmap``: memory-map instead of reading (``feature_length`` only needs the shape).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: {what} file not found')
+    try:
+        array = np.load(path, mmap_mode='r' if mmap else None, allow_pickle=False)
+    except NPY_READ_ERRORS as e:
+        raise FormatError(f'{path}: cannot read the {what} .npy file ({type(e).__name__}: '
+                          f'{e})') from None
+    if not isinstance(array, np.ndarray):   # np.load opened a .npz archive
+        array.close()
+        raise FormatError(f'{path}: expected one .npy {what} array, got an .npz archive')
+    return array

@@ -83,8 +83,8 @@ def test_segments_beyond_duration_clip_and_warn_once(tmp_path):
     assert len(messages) == 1
     msg = messages[0]
     assert 'beyond.json: 3 segment(s)' in msg
-    assert 'video v_out: annotations[0].segment [8.0, 12.0] vs duration_second 10.0' in msg
-    assert 'video v_out: annotations[1].segment [-1.0, 3.0]' in msg
+    assert 'video v_out annotations[0].segment: [8.0, 12.0] vs duration_second 10.0' in msg
+    assert 'video v_out annotations[1].segment: [-1.0, 3.0]' in msg
     assert 'v_far' in msg and 'v_in' not in msg
     out = ds[1]
     assert out['annotations'][0]['segment'] == [8.0, 12.0]  # evaluation: as annotated

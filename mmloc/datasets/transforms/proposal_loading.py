@@ -13,13 +13,15 @@ Writers are atomic (temp file + rename), values use numpy's default ``%.18e``.
 from __future__ import annotations
 
 import os.path as osp
+import warnings
 from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmloc.registry import TRANSFORMS
-from mmloc.utils.io import atomic_save_npy, atomic_savetxt
+from mmloc.utils.io import atomic_save_npy, atomic_savetxt, load_npy
+from mmloc.utils.validation import FormatError, check_array, warn_outside_duration
 
 TEM_COLUMNS = ('action', 'start', 'end', 'tmin', 'tmax')
 PROPOSAL_COLUMNS = ('tmin', 'tmax', 'tmin_score', 'tmax_score', 'score', 'match_iou',
@@ -28,42 +30,63 @@ PROPOSAL_COLUMNS = ('tmin', 'tmax', 'tmin_score', 'tmax_score', 'score', 'match_
 
 def _read_csv_table(path: str, columns: tuple, what: str, hint: str = '',
                     max_rows: Optional[int] = None) -> np.ndarray:
-    """Read a headed CSV as float32 (N, len(columns)); checks the header and column count.
+    """Read a headed CSV as float32 (N, len(columns)); checks the header, the column count
+    and that every value is finite (a value beyond float32's range reads as Inf).
 
     ``max_rows`` stops parsing after that many data rows (proposal files are sorted, and
     PEM only needs the first ``top_k``).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: {what} file not found{hint}')
-    with open(path, encoding='utf-8') as f:
-        header = f.readline().strip()
+    with open(path, 'rb') as f:
+        first = f.readline()
+    try:
+        header = first.decode('utf-8').strip()
+    except UnicodeDecodeError as e:
+        raise FormatError(f'{path}: {what} file is not UTF-8 encoded ({e})') from None
     names = tuple(h.strip().lstrip('#').strip() for h in header.split(','))
     if names != columns:
-        raise ValueError(f'{path}: {what} file must have the header {",".join(columns)!r} '
-                         f'({len(columns)} columns), got {header!r}')
+        raise FormatError(f'{path}: {what} file must have the header {",".join(columns)!r} '
+                          f'({len(columns)} columns), got {header!r}')
     try:
         # ndmin=2 keeps a one-row file 2-D (MMAction2 breaks on it).
-        table = np.loadtxt(path, dtype=np.float32, delimiter=',', skiprows=1, ndmin=2,
-                           max_rows=max_rows)
-    except ValueError as e:
-        raise ValueError(f'{path}: cannot parse {what} file, expected rows of '
-                         f'{len(columns)} comma-separated floats ({e})') from None
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)   # "input contained no data"
+            table = np.loadtxt(path, dtype=np.float32, delimiter=',', skiprows=1, ndmin=2,
+                               max_rows=max_rows, encoding='utf-8')
+    except ValueError as e:   # UnicodeDecodeError is a ValueError
+        raise FormatError(f'{path}: cannot parse {what} file, expected rows of '
+                          f'{len(columns)} comma-separated floats ({e})') from None
     if table.size == 0:
         return np.zeros((0, len(columns)), dtype=np.float32)
     if table.shape[1] != len(columns):
-        raise ValueError(f'{path}: {what} file must have {len(columns)} columns '
-                         f'({",".join(columns)}), got {table.shape[1]}')
-    return table
+        raise FormatError(f'{path}: {what} file must have {len(columns)} columns '
+                          f'({",".join(columns)}), got {table.shape[1]}')
+    return check_array(table, path, f'{what} file')
+
+
+def _check_positions(table: np.ndarray, path: str, what: str) -> None:
+    """Columns 3, 4 (TEM) / 0, 1 (PGM) are ``[tmin, tmax]`` normalised positions:
+    ``tmin <= tmax`` is required; outside ``[0, 1]`` is accepted with one warning."""
+    lo, hi = (3, 4) if table.shape[1] == len(TEM_COLUMNS) else (0, 1)
+    bad = np.flatnonzero(table[:, hi] < table[:, lo])
+    if bad.size:
+        r = int(bad[0])
+        raise FormatError(f'{path}: {what} file row {r}: "tmax" {table[r, hi]} is before '
+                          f'"tmin" {table[r, lo]} ({bad.size} such row(s))')
+    out = np.flatnonzero((table[:, lo] < 0) | (table[:, hi] > 1))
+    warn_outside_duration(path, [(osp.splitext(osp.basename(path))[0], f'row {int(r)}',
+                                  table[r, [lo, hi]].tolist(), 1) for r in out], field='1')
 
 
 def read_tem_results(path: str) -> np.ndarray:
-    """TEM result CSV -> float32 (T, 5) ``[action, start, end, tmin, tmax]``."""
+    """TEM result CSV -> float32 (T, 5) ``[action, start, end, tmin, tmax]``, at least 2
+    rows, every value finite, ``tmin <= tmax``."""
     table = _read_csv_table(path, TEM_COLUMNS, 'TEM result',
                             hint=' (run the TEM test first: tools/test.py <tem config> <ckpt>)')
     if len(table) < 2:
-        raise ValueError(f'{path}: TEM result file must have at least 2 rows, got {len(table)}')
-    if not np.isfinite(table).all():
-        raise ValueError(f'{path}: TEM result file contains NaN/Inf')
+        raise FormatError(f'{path}: TEM result file must have at least 2 rows, got {len(table)}')
+    _check_positions(table, path, 'TEM result')
     return table
 
 
@@ -76,10 +99,13 @@ def write_tem_results(path: str, tem: np.ndarray) -> None:
 
 
 def read_proposals(path: str, max_rows: Optional[int] = None) -> np.ndarray:
-    """PGM proposal CSV -> float32 (K, 7) (columns of ``PROPOSAL_COLUMNS``), first ``max_rows``."""
-    return _read_csv_table(path, PROPOSAL_COLUMNS, 'PGM proposal',
-                           hint=' (run tools/misc/bsn_proposal_generation.py first)',
-                           max_rows=max_rows)
+    """PGM proposal CSV -> float32 (K, 7) (columns of ``PROPOSAL_COLUMNS``), first ``max_rows``;
+    every value finite, ``tmin <= tmax``."""
+    table = _read_csv_table(path, PROPOSAL_COLUMNS, 'PGM proposal',
+                            hint=' (run tools/misc/bsn_proposal_generation.py first)',
+                            max_rows=max_rows)
+    _check_positions(table, path, 'PGM proposal')
+    return table
 
 
 def write_proposals(path: str, proposals: np.ndarray) -> None:
@@ -92,17 +118,14 @@ def write_proposals(path: str, proposals: np.ndarray) -> None:
 
 
 def read_bsp_feature(path: str) -> np.ndarray:
-    """BSP feature ``.npy`` -> its (K, D) array (float64 as written)."""
+    """BSP feature ``.npy`` -> its (K, D) array (float64 as written); real, finite values."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: BSP feature file not found '
                                 '(run tools/misc/bsn_proposal_generation.py first)')
-    try:
-        feat = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise ValueError(f'{path}: cannot read BSP feature file ({e})') from None
+    feat = load_npy(path, 'BSP feature')
     if feat.ndim != 2:
-        raise ValueError(f'{path}: BSP features must be a 2-D array (K, 32), got {feat.shape}')
-    return feat
+        raise FormatError(f'{path}: BSP features must be a 2-D array (K, 32), got {feat.shape}')
+    return check_array(feat, path, 'BSP feature')
 
 
 def write_bsp_feature(path: str, feature: np.ndarray) -> None:

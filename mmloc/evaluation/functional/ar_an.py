@@ -26,6 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from mmloc.structures.segment_ops import pairwise_temporal_iou
+from mmloc.utils.progress import track
 
 #: tIoU thresholds of the ActivityNet proposal task (0.5:0.05:0.95).
 ANET_PROPOSAL_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -125,7 +126,7 @@ def average_recall_at_avg_proposals(
     num_kept = np.zeros(num_videos, dtype=np.int64)
     first_hits = []
     no_hit = np.iinfo(np.int64).max
-    for i, vid in enumerate(video_ids):
+    for i, vid in enumerate(track(video_ids, desc='AR@AN: matching proposals per video')):
         gt = gts[vid]
         num_gt[i] = gt.shape[0]
         first = np.full((gt.shape[0], thresholds.size), no_hit, dtype=np.int64)

@@ -27,6 +27,7 @@ from typing import Mapping
 import numpy as np
 
 from mmloc.structures.segment_ops import pairwise_intersection, pairwise_temporal_iou
+from mmloc.utils.progress import track
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -147,7 +148,7 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
     # iou_off[v] + (p - pr_start[v]) * G_v + (g - gt_start[v]).
     iou_off = np.zeros(n_vid, np.int64)
     chunks, off = [], 0
-    for v, n in pr_videos:
+    for v, n in track(pr_videos, desc='mAP: IoU of the detections per video'):
         vi = vid_index[v]
         if n and gt_count[vi]:
             s = gt_start[vi]

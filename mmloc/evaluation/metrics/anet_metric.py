@@ -135,13 +135,17 @@ def ar_an_from_files(results_file, ann_file, subset: str | None = None,
 
     ``subset`` and ``blocked`` filter the GT as the official evaluator does (``blocked``
     also drops those videos' proposals); result ids match GT ids with or without ``v_``.
+    Proposals outside their video are scored as written, with one warning.
     """
-    from ..formats import align_results_to_gt, read_ground_truth, read_results
+    from ..formats import (align_results_to_gt, count_outside_duration, read_ground_truth,
+                           read_results)
     if isinstance(blocked, (str, bytes)) or hasattr(blocked, '__fspath__'):
         from ..formats import read_blocked
         blocked = read_blocked(blocked)
     gt = read_ground_truth(ann_file, subset=subset, blocked=blocked)
     results = align_results_to_gt(read_results(results_file, blocked=blocked), gt)
+    count_outside_duration(results, gt, str(results_file) if isinstance(results_file, str)
+                           or hasattr(results_file, '__fspath__') else 'results')
     return ar_an_metrics({vid: rec['segments'] for vid, rec in gt.items()},
                          {vid: (rec['segments'], rec['scores']) for vid, rec in results.items()},
                          max_avg_proposals, temporal_iou_thresholds, iou_dtype)

@@ -1,6 +1,7 @@
 """``DetectionMetric``: detection mAP (``--eval mAP``), ActivityNet or THUMOS14 protocol."""
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from typing import Any, Mapping, Sequence
 
@@ -62,16 +63,29 @@ def label_indices(labels, index: Mapping[str, int], where: str) -> np.ndarray:
     return out
 
 
+def _checked_label_indices(labels, classes: list, index: Mapping, where: str) -> np.ndarray:
+    """A results file's labels (names or indices) as indices into ``classes``."""
+    from mmloc.utils.validation import check_label
+    out = np.empty(len(labels), dtype=np.int64)
+    for i, lab in enumerate(labels):
+        lab = check_label(lab, f'{where} item {i}: "label"', classes)
+        out[i] = index[lab] if isinstance(lab, str) else lab
+    return out
+
+
 def detection_map_from_files(results_file, ann_file, subset: str | None = None, blocked=None,
                              protocol: str = 'anet', tiou_thresholds=None,
                              score_order: str = 'official') -> dict:
     """mAP of a detection results file (ours or the official submission) against a GT file.
 
     Classes are the GT labels in order of first appearance (the official class index); a
-    predicted label unknown to the GT raises ``KeyError`` (as the official code).
+    predicted label unknown to the GT (a name it lacks, an index outside ``[0, C)``) raises
+    :class:`~mmloc.utils.validation.FormatKeyError` (a ``KeyError``, as in the official code)
+    naming the file, video and item. Segments outside their video are scored as written
+    with one warning.
     """
-    from ..formats import (align_results_to_gt, class_names_from_gt, read_blocked,
-                           read_ground_truth, read_results)
+    from ..formats import (align_results_to_gt, class_names_from_gt, count_outside_duration,
+                           read_blocked, read_ground_truth, read_results)
     if isinstance(blocked, str) or hasattr(blocked, '__fspath__'):
         blocked = read_blocked(blocked)
     gt = read_ground_truth(ann_file, subset=subset, blocked=blocked)
@@ -82,8 +96,10 @@ def detection_map_from_files(results_file, ann_file, subset: str | None = None, 
     thr = resolve_tiou_thresholds(protocol, tiou_thresholds)
     gt_arr = {vid: (r['segments'], label_indices(r['labels'], index, f'{ann_file}: video {vid}'))
               for vid, r in gt.items()}
-    pr_arr = {vid: (r['segments'], r['scores'],
-                    label_indices(r['labels'] or [], index, f'{results_file}: video {vid}'))
+    name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
+    count_outside_duration(results, gt, name)
+    pr_arr = {vid: (r['segments'], r['scores'], _checked_label_indices(
+                  r['labels'] or [], classes, index, f'{name}: video {vid}'))
               for vid, r in results.items()}
     out = compute_detection_map(gt_arr, pr_arr, len(classes), thr, score_order)
     return map_metrics(out, thr)
