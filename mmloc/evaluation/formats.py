@@ -113,8 +113,10 @@ def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, fl
         raise FormatError(f'{where}: "annotations" must be a list, got {type(anns).__name__}')
     field = 'duration' if 'duration' in rec else 'duration_second' if 'duration_second' in rec \
         else None
-    duration = None if field is None else check_number(rec[field], f'{where}: "{field}"',
-                                                       positive=True)
+    # null = unknown (the official evaluators never read it; ActivityNet's validation videos
+    # that BSN lacks have none): the video is evaluated, only the outside-duration check is skipped.
+    duration = None if field is None or rec[field] is None else check_number(
+        rec[field], f'{where}: "{field}"', positive=True)
     segments, labels = [], []
     chars = {name: [] for name in DETAD_CHARACTERISTIC_FIELDS.values()}
     for i, ann in enumerate(anns):

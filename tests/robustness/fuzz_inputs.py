@@ -355,7 +355,7 @@ def _ref_gt_record(rec, outside):
     duration = None
     for field in ('duration', 'duration_second'):
         if field in rec:
-            duration = ref_float(rec[field], positive=True)
+            duration = None if rec[field] is None else ref_float(rec[field], positive=True)
             break
     segs, labs = [], []
     for ann in rec['annotations']:

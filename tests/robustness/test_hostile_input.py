@@ -17,6 +17,7 @@ from mmloc.datasets import ActivityNetDataset
 from mmloc.datasets.activitynet_dataset import load_annotation_json
 from mmloc.datasets.transforms import LoadLocalizationFeature
 from mmloc.evaluation.metrics.anet_metric import ANetMetric
+from mmloc.utils.validation import FormatError
 
 
 def _record(segments, duration=10.0):
@@ -108,3 +109,23 @@ def test_metric_refuses_a_sample_without_ground_truth():
                                                         scores=np.ones(1)))
     with pytest.raises(KeyError, match='v_x.*annotations'):
         metric.process({}, [sample])
+
+
+def test_gt_duration_null_is_unknown_negative_is_an_error(tmp_path):
+    """Official layout with ``"duration": null`` (ActivityNet validation videos BSN lacks): the
+    video is read with an unknown duration, no outside-duration warning; a negative one is an
+    error naming file, video and field."""
+    from mmloc.evaluation.formats import read_ground_truth
+    seg = {'segment': [5.0, 500.0], 'label': 'a'}
+    path = tmp_path / 'gt.json'
+    path.write_text(json.dumps({'database': {'x': {'subset': 'validation', 'duration': None,
+                                                   'annotations': [seg]}}}))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        gt = read_ground_truth(path, subset='validation')
+    assert gt['x']['duration'] is None
+    np.testing.assert_array_equal(gt['x']['segments'], [[5.0, 500.0]])
+    path.write_text(json.dumps({'database': {'x': {'subset': 'validation', 'duration': -3,
+                                                   'annotations': [seg]}}}))
+    with pytest.raises(FormatError, match=r'gt\.json.*x.*"duration"'):
+        read_ground_truth(path, subset='validation')
