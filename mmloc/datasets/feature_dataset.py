@@ -31,7 +31,7 @@ from mmengine.dataset import BaseDataset
 
 from mmloc.registry import DATASETS
 from mmloc.structures import window_offsets
-from mmloc.utils.io import load_json_file
+from mmloc.utils.io import load_json_file, read_utf8_text
 from mmloc.utils.validation import (FormatError, check_label, check_number, check_video_ids,
                                     warn_outside_duration)
 from .annotations import validate_segments
@@ -42,14 +42,7 @@ FIT_MODES = (None, 'resize', 'pad', 'sliding')
 
 def read_video_list(path: str) -> List[str]:
     """Video ids of a text file, one per line (``#`` comments and blank lines skipped)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: video list not found')
-    with open(path, 'rb') as f:
-        raw = f.read()
-    try:
-        lines = raw.decode('utf-8').splitlines()
-    except UnicodeDecodeError as e:
-        raise FormatError(f'{path}: video list is not UTF-8 encoded ({e})') from None
+    lines = read_utf8_text(path, 'video list').splitlines()
     return [ln.split('#', 1)[0].strip() for ln in lines if ln.split('#', 1)[0].strip()]
 
 

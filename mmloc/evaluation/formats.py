@@ -28,7 +28,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from mmloc.utils import atomic_open, atomic_write_json
-from mmloc.utils.io import load_json_file
+from mmloc.utils.io import load_json_file, read_utf8_text
 from mmloc.utils.progress import track
 from mmloc.utils.validation import (FormatError, FormatKeyError, check_label, check_number,
                                     check_segment, check_video_ids, warn_outside_duration)
@@ -464,14 +464,7 @@ def parse_proposal_text(path) -> list[dict]:
     lines and a video listed twice (also once with and once without ``v_``) are errors.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: file not found')
-    with open(path, 'rb') as f:
-        raw = f.read()
-    try:
-        text = raw.decode('utf-8')
-    except UnicodeDecodeError as err:
-        raise FormatError(f'{path}: not UTF-8 encoded ({err})') from None
+    text = read_utf8_text(path)
     blocks, cur = [], None
     for n, ln in enumerate(text.splitlines(), 1):
         ln = ln.strip()
@@ -525,14 +518,7 @@ def read_class_index(path) -> dict[str, int]:
     """Class name -> 0-based index from a text file (one name per line; a header line
     ``action`` as in BSN's ``action_name.csv`` is skipped). A name listed twice is an error."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: file not found')
-    with open(path, 'rb') as f:
-        raw = f.read()
-    try:
-        names = [ln.strip() for ln in raw.decode('utf-8').splitlines() if ln.strip()]
-    except UnicodeDecodeError as err:
-        raise FormatError(f'{path}: not UTF-8 encoded ({err})') from None
+    names = [ln.strip() for ln in read_utf8_text(path).splitlines() if ln.strip()]
     if names and names[0] == 'action':
         names = names[1:]
     if not names:

@@ -133,3 +133,18 @@ def load_npy(path: str | os.PathLike, what: str = 'array', mmap: bool = False) -
         array.close()
         raise FormatError(f'{path}: expected one .npy {what} array, got an .npz archive')
     return array
+
+
+def read_utf8_text(path: str | os.PathLike, what: str = '') -> str:
+    """The whole text of a UTF-8 file; a missing file is a ``FileNotFoundError`` and bytes
+    that are not UTF-8 a :class:`FormatError`, both naming the file (and ``what`` it is)."""
+    path = os.fspath(path)
+    label = f'{what} file' if what else 'file'
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path}: {label} not found')
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        return raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise FormatError(f'{path}: {label} is not UTF-8 encoded ({e})') from None
