@@ -225,6 +225,24 @@ def test_reader_fuzz_slow(name, tmp_path):
     assert stats['parsed'] + stats['refused'] == SLOW_EXAMPLES, stats
 
 
+#: inputs a fuzz run failed on, kept as fixed cases: (reader, file bytes, outcome); a parsed
+#: one is a valid file, so the reference must accept it too
+REGRESSIONS = [
+    # slow run: ActionFormer's CUHK layout (score lists, no "class") was unknown to the
+    # reference parse and the generator; the reader documents and reads it
+    ('classifier', b'{"results": {"0": [0.0], "1": [0.0], "00": [0.0]}}', 'parsed'),
+    ('classifier', b'{"results": {"a": [0.5, 1.5], "b": [2, -1.0]}}', 'parsed'),
+    ('classifier', b'{"results": {"a": [0.5, true]}}', 'refused'),
+]
+
+
+@pytest.mark.parametrize('name,raw,outcome', REGRESSIONS)
+def test_fuzz_regressions(name, raw, outcome, tmp_path):
+    reader = READERS[name]
+    case = fz.Case(raw, pristine=outcome == 'parsed')
+    assert check_case(reader, case, str(tmp_path / f'input{reader.suffix}')) == outcome
+
+
 def test_a_hanging_case_fails():
     """The per-case bound works (a reader stuck in a loop is reported, not waited for)."""
     with pytest.raises(CaseTimeout):
