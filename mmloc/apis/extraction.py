@@ -11,6 +11,7 @@ returns ``(T, C)`` features plus the sidecar that describes their time grid
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -289,14 +290,18 @@ def save_features(path: str, features: np.ndarray, sidecar: dict,
         sidecar['time_grid'] = grid_to_dict(grid)
         sidecar['resized_to'] = int(num_steps)
     ext = osp.splitext(path)[1]
+    if ext not in ('.npy', '.csv'):
+        raise ValueError(f'{path}: features are written as .npy or .csv, not {ext!r}')
+    # the sidecar, written last, marks the pair finished: an older one goes first, so a run
+    # that fails or dies between the two writes never leaves new features beside old facts
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(sidecar_path(path))
     if ext == '.npy':
         atomic_save_npy(path, np.ascontiguousarray(features, np.float32))
     elif ext == '.csv':
         header = ','.join(f'f{i}' for i in range(features.shape[1]))
         with atomic_open(path, 'w', encoding='utf-8') as f:
             np.savetxt(f, features, delimiter=',', fmt='%.7g', header=header, comments='')
-    else:
-        raise ValueError(f'{path}: features are written as .npy or .csv, not {ext!r}')
     write_sidecar(path, sidecar)
     return sidecar
 

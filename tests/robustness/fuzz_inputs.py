@@ -265,13 +265,17 @@ def feature_dataset_docs(draw):
 
 @st.composite
 def classifier_docs(draw):
+    """The three layouts: label/score items, G-TAD's score lists with a "class" list and
+    ActionFormer's (CUHK) score lists without one."""
     ids = _video_ids(draw)
-    if draw(st.booleans()):
-        classes = draw(st.lists(st.sampled_from(['jump', 'swim', 'run', 'walk']), min_size=1,
-                                max_size=4, unique=True))
-        return {'results': {v: [draw(scores) for _ in classes] for v in ids}, 'class': classes}
-    return {'results': {v: [{'label': draw(labels), 'score': draw(scores)}
-                            for _ in range(draw(st.integers(0, 3)))] for v in ids}}
+    layout = draw(st.sampled_from(['items', 'class', 'plain']))
+    if layout == 'items':
+        return {'results': {v: [{'label': draw(labels), 'score': draw(scores)}
+                                for _ in range(draw(st.integers(0, 3)))] for v in ids}}
+    classes = draw(st.lists(st.sampled_from(['jump', 'swim', 'run', 'walk']), min_size=1,
+                            max_size=4, unique=True))
+    body = {'results': {v: [draw(scores) for _ in classes] for v in ids}}
+    return dict(body, **{'class': classes}) if layout == 'class' else body
 
 
 # ------------------------------------------------------------------ JSON reference parses
@@ -474,6 +478,8 @@ def ref_classifier(raw: bytes):
         if classes is not None:
             need(len(items) == len(classes))
             out[vid] = (classes, [ref_float(x) for x in items])
+        elif items and all(is_num(x) for x in items):   # no "class": the labels are indices
+            out[vid] = (list(range(len(items))), [ref_float(x) for x in items])
         else:
             need(all(isinstance(i, dict) and 'label' in i and 'score' in i for i in items))
             out[vid] = ([ref_label(i['label']) for i in items],

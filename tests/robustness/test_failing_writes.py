@@ -1,7 +1,9 @@
 """Writers under failure: a write that fails part-way (ENOSPC / EIO while writing, EIO from
 fsync or from the rename) leaves the previous file intact and loadable and nothing
 half-written under the final name; two processes writing the same file leave one complete
-file. The SIGKILL-during-training trials are in ``test_kill_resume.py``.
+file. Feature files as tools/data/extract_features.py writes them (features + sidecar) are
+never left looking finished after a failure. The SIGKILL-during-training trials are in
+``test_kill_resume.py``.
 
 Every writer goes through ``mmloc.utils.io.atomic_open`` (temp file beside the target,
 fsync, ``os.replace``); the failure is injected into that write path.
@@ -18,13 +20,16 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import save_checkpoint
 
+from mmloc.apis.extraction import is_finished, save_features
 from mmloc.datasets.transforms.loading import read_feature_file
 from mmloc.datasets.transforms.proposal_loading import (read_bsp_feature, read_proposals,
                                                         read_tem_results, write_bsp_feature,
                                                         write_proposals, write_tem_results)
 from mmloc.engine.checkpoint import safe_torch_load
 from mmloc.evaluation.formats import read_results, write_results
+from mmloc.structures import TimeGrid
 from mmloc.testing.synthetic_activitynet import _write_feature
+from mmloc.video.sidecar import grid_to_dict, read_sidecar, sidecar_path
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -133,19 +138,20 @@ FAILURES = [('ENOSPC@0', errno.ENOSPC, 0.0), ('ENOSPC@0.31', errno.ENOSPC, 0.31)
             ('EIO@rename', errno.EIO, 'replace')]
 
 
-def inject(monkeypatch, code: int, where, size: int) -> None:
-    if where == 'fsync':
-        def fsync(fd):
-            raise OSError(code, os.strerror(code))
-        monkeypatch.setattr(os, 'fsync', fsync)
-    elif where == 'replace':
-        def replace(src, dst):
-            raise OSError(code, os.strerror(code))
-        monkeypatch.setattr(os, 'replace', replace)
-    else:
-        real_fdopen = os.fdopen
-        monkeypatch.setattr(os, 'fdopen', lambda *a, **kw: FailingFile(
-            real_fdopen(*a, **kw), int(where * size), code))
+def inject(monkeypatch, code: int, where, size: int, skip: int = 0) -> None:
+    """Fail the write path at ``where`` (a share of ``size`` bytes, ``'fsync'`` or
+    ``'replace'``) in the file written after ``skip`` files that go through untouched."""
+    name = where if where in ('fsync', 'replace') else 'fdopen'
+    real, calls = getattr(os, name), {'n': 0}
+
+    def failing(*args, **kwargs):
+        calls['n'] += 1
+        if calls['n'] <= skip:
+            return real(*args, **kwargs)
+        if name == 'fdopen':
+            return FailingFile(real(*args, **kwargs), int(where * size), code)
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr(os, name, failing)
 
 
 @pytest.mark.parametrize('failure', FAILURES, ids=[f[0] for f in FAILURES])
@@ -220,3 +226,70 @@ def test_two_processes_writing_the_same_out_leave_one_complete_file(tmp_path):
     assert all(rec['segments'].shape == (40, 2) for rec in final.values())
     assert os.listdir(tmp_path) == ['results.json']   # no temp file left by either
     assert reads > 0, 'the reader never saw the file while it was being written'
+
+
+def _extracted(version: int, ext: str):
+    feats = _values(version, (30 + version, 16)).astype(np.float32)
+    grid = grid_to_dict(TimeGrid.from_features(len(feats), 10.0, 4, 8))
+    return feats, dict(time_grid=grid, snippet_grid=grid, version=version)
+
+
+@pytest.mark.parametrize('failure', FAILURES, ids=[f[0] for f in FAILURES])
+@pytest.mark.parametrize('target', ['features', 'sidecar'])
+@pytest.mark.parametrize('ext', ['.npy', '.csv'])
+def test_a_failing_feature_write_never_leaves_a_finished_looking_pair(tmp_path, monkeypatch,
+                                                                      ext, target, failure):
+    """``save_features`` (what tools/data/extract_features.py writes) run again over a finished
+    video (``--overwrite``) fails in the feature file or in its sidecar: the pair is not
+    finished (it is extracted again on the next run), the feature file is the old or the new
+    one, whole, and no temp file is left; the next write goes through."""
+    _, code, where = failure
+    path = str(tmp_path / f'clip{ext}')
+    save_features(path, *_extracted(1, ext))
+    before = open(path, 'rb').read()
+    size = len(before) if target == 'features' else os.path.getsize(sidecar_path(path))
+    inject(monkeypatch, code, where, size, skip=int(target == 'sidecar'))
+    with pytest.raises(OSError) as err:
+        save_features(path, *_extracted(2, ext))
+    monkeypatch.undo()
+    assert err.value.errno == code
+    assert not is_finished(path)
+    survivor = 1 if target == 'features' else 2
+    np.testing.assert_allclose(read_feature_file(path), _extracted(survivor, ext)[0], rtol=1e-6)
+    assert os.listdir(tmp_path) == [os.path.basename(path)]
+    save_features(path, *_extracted(2, ext))
+    assert is_finished(path)
+    assert read_sidecar(path, num_rows=len(read_feature_file(path)))['version'] == 2
+
+
+def test_extract_features_tool_on_a_full_disk_reports_the_video_and_resumes(tmp_path,
+                                                                          monkeypatch, capsys):
+    """The disk fills while the tool writes the second video's features: that video is
+    reported failed (exit 2), the first stays finished, nothing half-written is left, and the
+    next run extracts only the failed one."""
+    import importlib.util
+
+    from mmloc.testing.synthetic_video import write_video
+    from mmloc.utils.cli import run_tool
+    spec = importlib.util.spec_from_file_location(
+        'extract_tool_enospc', os.path.join(REPO, 'tools/data/extract_features.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    videos, out = tmp_path / 'videos', tmp_path / 'feats'
+    videos.mkdir()
+    for name in ('a', 'b'):
+        write_video(str(videos / f'{name}.mp4'), 2.0, 10, [(0.2, 1.0, 0)])
+    argv = [os.path.join(REPO, 'configs/extractors/tiny3d_rgb_demo.py'), '--random-init',
+            '--videos', str(videos), '--out', str(out), '--workers', '0']
+    inject(monkeypatch, errno.ENOSPC, 0.5, 400, skip=2)   # a.npy, a.sidecar.json, then b.npy
+    with pytest.raises(SystemExit) as exit_:
+        run_tool(tool.main, argv)
+    monkeypatch.undo()
+    captured = capsys.readouterr()
+    assert exit_.value.code == 2
+    assert '1 extracted, 0 skipped, 1 failed' in captured.out
+    assert f'failed {videos / "b.mp4"}: OSError: [Errno {errno.ENOSPC}]' in captured.err
+    assert sorted(os.listdir(out)) == ['a.npy', 'a.sidecar.json']
+    summary = tool.main(argv)
+    assert [os.path.basename(v) for v in summary['done']] == ['b.mp4']
+    assert is_finished(str(out / 'b.npy'))

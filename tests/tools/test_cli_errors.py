@@ -61,6 +61,21 @@ CASES = {
 }
 
 
+# the shell scripts: one bad-usage or bad-input call each, run by bash
+SHELL_CASES = {
+    'dist_train.sh': ([], 'usage: tools/dist_train.sh CONFIG GPUS'),
+    'dist_test.sh': ([f'{NOPE}/cfg.py', f'{NOPE}/ck.pth', '1'], f'{NOPE}/cfg.py: config file '
+                     'not found'),
+    'slurm_train.sh': (['part', 'job', f'{NOPE}/cfg.py', 'wd'], f'{NOPE}/cfg.py: config file '
+                       'not found'),
+    'slurm_test.sh': (['part', 'job'], 'usage: tools/slurm_test.sh PARTITION'),
+    'launchers/torchrun.sh': (['train.py', 'x', BMN_DEMO], "positive number of processes, got "
+                              "'x'"),
+    'launchers/srun.sh': (['part', 'job', 'nope.py', BMN_DEMO], 'nope.py: no such tool'),
+    'misc/bsn_chain_demo.sh': (['extra'], 'usage: tools/misc/bsn_chain_demo.sh'),
+}
+
+
 def _tool_main(script):
     path = osp.join(REPO, 'tools', script)
     spec = importlib.util.spec_from_file_location('cli_' + script.replace('/', '_')[:-3], path)
@@ -72,8 +87,16 @@ def _tool_main(script):
 def test_every_tool_has_a_case():
     tools = {osp.relpath(osp.join(d, f), osp.join(REPO, 'tools'))
              for d, _, files in os.walk(osp.join(REPO, 'tools')) for f in files
-             if f.endswith('.py')}
-    assert tools == set(CASES)
+             if f.endswith(('.py', '.sh'))}
+    assert tools == set(CASES) | set(SHELL_CASES)
+
+
+def _assert_one_error(stderr: str, expect: str) -> None:
+    err = stderr.strip().splitlines()
+    errors = [ln for ln in err if 'error:' in ln]
+    assert errors and len(errors) <= 2, err
+    assert expect in ' '.join(errors), err
+    assert not any('Traceback' in ln for ln in err), err
 
 
 @pytest.mark.parametrize('script', sorted(CASES))
@@ -85,11 +108,48 @@ def test_bad_input_is_one_error_line_and_exit_2(script, monkeypatch, capsys, tmp
     with pytest.raises(SystemExit) as exc:
         run_tool(main)
     assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [ln for ln in err if 'error:' in ln]
-    assert errors and len(errors) <= 2, err
-    assert expect in ' '.join(errors), err
-    assert not any('Traceback' in ln for ln in err)
+    _assert_one_error(capsys.readouterr().err, expect)
+
+
+def _bash(script, argv):
+    env = dict(os.environ, PYTHON=sys.executable, PATH='/usr/bin:/bin')   # no srun here
+    return subprocess.run(['bash', osp.join('tools', script)] + list(argv), cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize('script', sorted(SHELL_CASES))
+def test_shell_script_bad_usage_is_one_error_line_and_exit_2(script):
+    argv, expect = SHELL_CASES[script]
+    proc = _bash(script, argv)
+    assert proc.returncode == 2, proc.stderr
+    _assert_one_error(proc.stderr, expect)
+
+
+def test_a_failing_copy_under_torchrun_is_its_one_error_line():
+    """tools/dist_train.sh on a config whose data is not there: the copy's own error line and
+    its exit status 2, not torchrun's traceback and ChildFailedError table."""
+    config = 'configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py'
+    proc = _bash('dist_train.sh', [config, '1', '--work-dir', f'{NOPE}/work'])
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [ln for ln in proc.stderr.splitlines() if 'error' in ln.lower()]
+    assert errors == ['error: data/ActivityNet/anet_anno_train.json: file not found'], \
+        proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr and 'FAILED' not in proc.stderr
+
+
+def test_torchrun_reports_a_copy_that_died_by_a_signal():
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
+    from mmloc.utils.torchrun import failure_report
+
+    def failed(exitcode):
+        return ChildFailedError('tools/train.py', {1: ProcessFailure(1, 4242, exitcode, '')})
+    assert failure_report(failed(2)) == (2, None)
+    assert failure_report(failed(1)) == (1, None)
+    assert failure_report(failed(-9)) == (
+        1, 'error: internal error: rank 1 (pid 4242) was killed by SIGKILL')
+    assert failure_report(failed(3)) == (
+        1, 'error: internal error: rank 1 (pid 4242) exited with status 3')
 
 
 def test_internal_error_is_exit_1_and_debug_shows_the_traceback(capsys, monkeypatch):

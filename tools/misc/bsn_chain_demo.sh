@@ -5,6 +5,7 @@
 # Usage: tools/misc/bsn_chain_demo.sh   (PYTHON=... to choose the interpreter)
 # Outputs: data/synthetic_anet/ and work_dirs/bsn_synthetic_demo/ (paths set in the demo configs).
 set -euo pipefail
+[ $# -eq 0 ] || { echo "error: usage: tools/misc/bsn_chain_demo.sh (no arguments; PYTHON=... to choose the interpreter)" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python}
 CFG=configs/localization/bsn
