@@ -54,6 +54,17 @@ def pgm_one_video(tem: np.ndarray, gt_segments: Optional[np.ndarray], temporal_s
     return proposals, generate_bsp_feature(tem, tops, **bsp_kwargs)
 
 
+def pgm_gt_segments(info: dict) -> np.ndarray:
+    """(G, 2) GT segments of one validated annotation record on PGM's normalised axis.
+
+    GT matching divides by corrected_second and does not clip (spec §1.3).
+    """
+    grid = TimeGrid.from_activitynet(1, info['duration_second'], info['duration_frame'],
+                                     info['feature_frame'])
+    gt = Segments([a['segment'] for a in info['annotations']], 'second')
+    return gt.to('normalised', grid).numpy()
+
+
 def _process(job: dict) -> str:
     """Worker: one video, files in and out. Returns 'written' or 'skipped'."""
     prop_path, feat_path = job['prop_path'], job['feat_path']
@@ -75,12 +86,8 @@ def _video_jobs(ann_file: str, tem_results_dir: str, pgm_proposals_dir: str,
     jobs = []
     for video_name, record in data.items():
         info = validate_record(ann_file, video_name, record)
-        grid = TimeGrid.from_activitynet(1, info['duration_second'], info['duration_frame'],
-                                         info['feature_frame'])
-        # GT matching divides by corrected_second and does not clip (spec §1.3).
-        gt = Segments([a['segment'] for a in info['annotations']], 'second')
         jobs.append(dict(
-            video_name=video_name, gt_segments=gt.to('normalised', grid).numpy(),
+            video_name=video_name, gt_segments=pgm_gt_segments(info),
             tem_path=osp.join(tem_results_dir, video_name + '.csv'),
             prop_path=osp.join(pgm_proposals_dir, video_name + '.csv'),
             feat_path=osp.join(pgm_features_dir, video_name + '.npy'),

@@ -73,6 +73,34 @@ def _checked_label_indices(labels, classes: list, index: Mapping, where: str) ->
     return out
 
 
+def load_detection_files(results_file, ann_file, subset: str | None = None,
+                         blocked=None) -> tuple:
+    """Read and check a detection results file and its GT file for :func:`compute_detection_map`.
+
+    Returns ``(gt, predictions, classes)``: ``gt = {video: (segments (G, 2), labels (G,))}``,
+    ``predictions = {video: (segments (P, 2), scores (P,), labels (P,))}`` (labels are
+    indices into ``classes``, the GT labels in order of first appearance). Errors as in
+    :func:`detection_map_from_files`.
+    """
+    from ..formats import (align_results_to_gt, class_names_from_gt, count_outside_duration,
+                           read_blocked, read_ground_truth, read_results)
+    if isinstance(blocked, str) or hasattr(blocked, '__fspath__'):
+        blocked = read_blocked(blocked)
+    gt = read_ground_truth(ann_file, subset=subset, blocked=blocked)
+    results = align_results_to_gt(
+        read_results(results_file, require_label=True, blocked=blocked), gt)
+    classes = class_names_from_gt(gt)
+    index = {c: i for i, c in enumerate(classes)}
+    gt_arr = {vid: (r['segments'], label_indices(r['labels'], index, f'{ann_file}: video {vid}'))
+              for vid, r in gt.items()}
+    name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
+    count_outside_duration(results, gt, name)
+    pr_arr = {vid: (r['segments'], r['scores'], _checked_label_indices(
+                  r['labels'] or [], classes, index, f'{name}: video {vid}'))
+              for vid, r in results.items()}
+    return gt_arr, pr_arr, classes
+
+
 def detection_map_from_files(results_file, ann_file, subset: str | None = None, blocked=None,
                              protocol: str = 'anet', tiou_thresholds=None,
                              score_order: str = 'official') -> dict:
@@ -84,23 +112,8 @@ def detection_map_from_files(results_file, ann_file, subset: str | None = None, 
     naming the file, video and item. Segments outside their video are scored as written
     with one warning.
     """
-    from ..formats import (align_results_to_gt, class_names_from_gt, count_outside_duration,
-                           read_blocked, read_ground_truth, read_results)
-    if isinstance(blocked, str) or hasattr(blocked, '__fspath__'):
-        blocked = read_blocked(blocked)
-    gt = read_ground_truth(ann_file, subset=subset, blocked=blocked)
-    results = align_results_to_gt(
-        read_results(results_file, require_label=True, blocked=blocked), gt)
-    classes = class_names_from_gt(gt)
-    index = {c: i for i, c in enumerate(classes)}
+    gt_arr, pr_arr, classes = load_detection_files(results_file, ann_file, subset, blocked)
     thr = resolve_tiou_thresholds(protocol, tiou_thresholds)
-    gt_arr = {vid: (r['segments'], label_indices(r['labels'], index, f'{ann_file}: video {vid}'))
-              for vid, r in gt.items()}
-    name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
-    count_outside_duration(results, gt, name)
-    pr_arr = {vid: (r['segments'], r['scores'], _checked_label_indices(
-                  r['labels'] or [], classes, index, f'{name}: video {vid}'))
-              for vid, r in results.items()}
     out = compute_detection_map(gt_arr, pr_arr, len(classes), thr, score_order)
     return map_metrics(out, thr)
 
