@@ -233,3 +233,26 @@ def test_upstream_names_are_the_official_ones():
               'end_head.head.0.conv.weight'):
         assert k in td, k
     assert not any('stem.0.drop_path' in k for k in td)
+
+
+# ----------------------------------------------------------------- benchmark references
+def test_benchmark_references_equal_the_package():
+    """benchmarks/actionformer.py times these against mmloc's functions: same numbers."""
+    from mmloc.models.actionformer.decoding import trident_offsets
+    from mmloc.models.post_processing.nms import batched_nms
+    from mmloc.testing.actionformer_reference import (kernel_multiclass_nms,
+                                                      shifted_trident_offsets)
+    torch.manual_seed(0)
+    s, e = torch.randn(2, 2, 30, 5).unbind(0)
+    b = torch.randn(2, 30, 10)
+    torch.testing.assert_close(shifted_trident_offsets(s, e, b, 4), trident_offsets(s, e, b, 4))
+    rng = np.random.default_rng(0)
+    st = rng.uniform(0, 100, 300)
+    segs = np.stack([st, st + rng.uniform(1, 20, 300)], 1).astype(np.float32)
+    scores = rng.uniform(0, 1, 300).astype(np.float32)
+    labels = rng.integers(0, 4, 300)
+    for max_seg in (200, 20):
+        ours = batched_nms(segs, scores, labels, 0.1, 0.001, max_seg, sigma=0.5)
+        ref = kernel_multiclass_nms(segs, scores, labels, 0.5, 0.001, max_seg)
+        for a, r in zip(ours, ref):
+            np.testing.assert_array_equal(a, r)
