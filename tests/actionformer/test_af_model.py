@@ -13,35 +13,10 @@ from mmloc.structures import LocalizationDataSample, TimeGrid
 from mmloc.testing.actionformer_reference import sliding_chunk_attention
 from mmloc.utils import register_all_modules
 
+from af_configs import C, K, L, af_cfg, td_cfg
 from af_reference import loop_assign, loop_local_attention
 
 register_all_modules()
-C, D, K, L = 12, 32, 3, 64
-RANGES = [(0, 4), (4, 8), (8, 16), (16, 10000)]
-
-
-def af_cfg(**kw):
-    return dict(type='ActionFormer', num_classes=K, max_seq_len=L,
-                backbone=dict(type='ActionFormerBackbone', in_channels=C, dim=D, max_len=L,
-                              windows=5, arch=(2, 2, 3), drop_path=0.1),
-                neck=dict(type='ActionFormerNeck', dim=D, num_levels=4),
-                cls_head=dict(type='ActionFormerClsHead', in_channels=D, dim=D),
-                reg_head=dict(type='ActionFormerRegHead', in_channels=D, dim=D, num_levels=4),
-                loss=dict(type='ActionFormerLoss'), regression_ranges=RANGES, **kw)
-
-
-def td_cfg(init_conv_vars=0.0, **kw):
-    head = dict(type='ActionFormerClsHead', in_channels=D, dim=D)
-    return dict(type='TriDet', num_classes=K, max_seq_len=L,
-                backbone=dict(type='TriDetBackbone', in_channels=C, dim=D, max_len=L, windows=3,
-                              arch=(2, 2, 3), k=1.5, mlp_dim=48, init_conv_vars=init_conv_vars),
-                neck=dict(type='ActionFormerNeck', dim=D, num_levels=4), cls_head=head,
-                start_head=head, end_head=head,
-                reg_head=dict(type='ActionFormerRegHead', in_channels=D, dim=D, num_levels=4,
-                              num_bins=4),
-                loss=dict(type='TriDetLoss'), regression_ranges=RANGES, **kw)
-
-
 @pytest.mark.parametrize('T, window, n', [(24, 5, 17), (36, 7, 36), (32, 9, 5), (16, 3, 16),
                                          (40, 19, 40)])
 def test_local_attention_equals_official_and_loop(T, window, n):
@@ -258,3 +233,26 @@ def test_upstream_names_are_the_official_ones():
               'end_head.head.0.conv.weight'):
         assert k in td, k
     assert not any('stem.0.drop_path' in k for k in td)
+
+
+# ----------------------------------------------------------------- benchmark references
+def test_benchmark_references_equal_the_package():
+    """benchmarks/actionformer.py times these against mmloc's functions: same numbers."""
+    from mmloc.models.actionformer.decoding import trident_offsets
+    from mmloc.models.post_processing.nms import batched_nms
+    from mmloc.testing.actionformer_reference import (kernel_multiclass_nms,
+                                                      shifted_trident_offsets)
+    torch.manual_seed(0)
+    s, e = torch.randn(2, 2, 30, 5).unbind(0)
+    b = torch.randn(2, 30, 10)
+    torch.testing.assert_close(shifted_trident_offsets(s, e, b, 4), trident_offsets(s, e, b, 4))
+    rng = np.random.default_rng(0)
+    st = rng.uniform(0, 100, 300)
+    segs = np.stack([st, st + rng.uniform(1, 20, 300)], 1).astype(np.float32)
+    scores = rng.uniform(0, 1, 300).astype(np.float32)
+    labels = rng.integers(0, 4, 300)
+    for max_seg in (200, 20):
+        ours = batched_nms(segs, scores, labels, 0.1, 0.001, max_seg, sigma=0.5)
+        ref = kernel_multiclass_nms(segs, scores, labels, 0.5, 0.001, max_seg)
+        for a, r in zip(ours, ref):
+            np.testing.assert_array_equal(a, r)

@@ -25,6 +25,7 @@ from mmloc.models.post_processing.nms import (actionformer_hard_nms, actionforme
 from mmloc.models.ssn import postprocess as ssn_postprocess
 from mmloc.models.utils import proposal_utils
 from mmloc.structures.segment_ops import pairwise_temporal_iou
+from mmloc.testing.actionformer_reference import kernel_soft_nms_loop
 
 SIZES = (0, 1, 2, 3, 5, 17, 60, 250)
 
@@ -375,41 +376,6 @@ def test_bad_arguments_name_the_function():
 
 
 # ----------------------------------------------------------------------------- ActionFormer kernel
-def _kernel_one_at_a_time(segs, scores, sigma, min_score):
-    """actionformer-spec §6.2's description of ``softnms_1d_cpu``, candidate by candidate, on
-    np.float32 scalars: first maximum of sc[i:n], swap into i, decay each later one and, if it
-    falls below min_score, move the last one into its place and look at that place again."""
-    f = np.float32
-    x1, x2 = [f(v) for v in segs[:, 0]], [f(v) for v in segs[:, 1]]
-    sc = [f(v) for v in scores]
-    area = [(b - a) + f(1e-6) for a, b in zip(x1, x2)]
-    ids = list(range(len(sc)))
-    cols = (x1, x2, sc, area, ids)
-    n, i, out = len(sc), 0, []
-    while i < n:
-        m = i
-        for pos in range(i + 1, n):
-            if sc[m] < sc[pos]:
-                m = pos
-        for c in cols:
-            c[i], c[m] = c[m], c[i]
-        out.append((ids[i], x1[i], x2[i], sc[i]))
-        pos = i + 1
-        while pos < n:
-            inter = max(f(0), min(x2[i], x2[pos]) - max(x1[i], x1[pos]))
-            ovr = inter / (area[i] + area[pos] - inter)
-            sc[pos] = sc[pos] * f(math.exp(float(-(ovr * ovr) / f(sigma))))
-            if sc[pos] < f(min_score):
-                for c in cols:
-                    c[pos] = c[n - 1]
-                n -= 1
-                continue
-            pos += 1
-        i += 1
-    inds = np.array([o[0] for o in out], np.int64)
-    return inds, np.array([o[1:] for o in out], np.float32).reshape(-1, 3)
-
-
 @pytest.mark.parametrize('n,seed,ties', [(n, s, t) for n in (0, 1, 2, 6, 25, 70)
                                          for s in range(3) for t in (False, True)])
 def test_actionformer_soft_nms_matches_the_kernel_loop(n, seed, ties):
@@ -418,7 +384,7 @@ def test_actionformer_soft_nms_matches_the_kernel_loop(n, seed, ties):
     scores = _scores(rng, n, ties).astype(np.float32)
     for sigma, floor in ((0.5, 0.001), (0.4, 0.2), (0.75, 0.0)):
         inds, dets = actionformer_soft_nms(segs, scores, sigma, floor)
-        ref_inds, ref_dets = _kernel_one_at_a_time(segs, scores, sigma, floor)
+        ref_inds, ref_dets = kernel_soft_nms_loop(segs, scores, sigma, floor)
         assert _same(inds, ref_inds) and _same(dets, ref_dets), (sigma, floor)
         assert np.all(np.diff(dets[:, 2]) <= 0)
         assert np.all(dets[1:, 2] >= np.float32(floor))

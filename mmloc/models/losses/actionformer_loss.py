@@ -5,9 +5,10 @@ Regression quantities are ``(d_left, d_right)`` offsets in stride units.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -74,6 +75,19 @@ class LossNormalizer:
         return self.value
 
 
+def global_num_positives(num_pos: int, device: torch.device) -> Tuple[int, int]:
+    """``(N_pos summed over the ranks, world size)``; ``(num_pos, 1)`` without a process group.
+
+    Upstream counts the positives of the whole batch in one process (spec §4.2.1); under DDP
+    every rank holds a slice of that batch, so the count is all-reduced (``SUM``).
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return int(num_pos), 1
+    count = torch.tensor([float(num_pos)], dtype=torch.float64, device=device)
+    dist.all_reduce(count, op=dist.ReduceOp.SUM)
+    return int(count.item()), dist.get_world_size()
+
+
 def smooth_targets(targets: torch.Tensor, label_smoothing: float) -> torch.Tensor:
     """``y (1 - ε) + ε / (K + 1)`` (note ``K + 1``; spec §4.2.2)."""
     if label_smoothing <= 0:
@@ -97,6 +111,11 @@ class ActionFormerLoss(nn.Module):
     mmengine sums them into upstream's ``final_loss``. The normaliser moves only in
     training mode.
 
+    Under DDP (``W`` ranks, each with a slice of the batch) the normaliser is updated with the
+    positives of the *whole* batch (all-reduced) and each rank's sums are multiplied by ``W``:
+    DDP averages the gradients, so the update equals upstream's single process on the full
+    batch, and the mean of the ranks' logged losses is upstream's loss.
+
     Args:
         init_loss_norm: start of the normaliser (THUMOS 100, ANet 200, EPIC 250).
         loss_weight: regression weight (``<= 0``: ``cls.detach() / max(reg, 0.01)``).
@@ -112,17 +131,19 @@ class ActionFormerLoss(nn.Module):
         self.label_smoothing = label_smoothing
         self.alpha, self.gamma = alpha, gamma
 
-    def _norm(self, num_pos: int) -> float:
-        if self.training:
-            return self.normalizer.update(num_pos)
-        return self.normalizer.value
+    def _norm(self, num_pos: int, device: torch.device) -> float:
+        """The divisor of this step's sums: ``norm / W`` (``W`` = ranks, 1 without DDP)."""
+        if not self.training:
+            return self.normalizer.value
+        total, world = global_num_positives(num_pos, device)
+        return self.normalizer.update(total) / world
 
     def forward(self, cls_logits: torch.Tensor, offsets: torch.Tensor, valid: torch.Tensor,
                 cls_targets: torch.Tensor, reg_targets: torch.Tensor) -> Dict[str, torch.Tensor]:
         """cls_logits ``(B, F, K)``, offsets ``(B, F, 2)``, valid ``(B, F)`` bool,
         cls_targets ``(B, F, K)``, reg_targets ``(B, F, 2)``."""
         pos = valid & (cls_targets.sum(-1) > 0)
-        norm = self._norm(int(pos.sum()))
+        norm = self._norm(int(pos.sum()), cls_logits.device)
         y = smooth_targets(cls_targets[valid], self.label_smoothing)
         cls_loss = sigmoid_focal_loss(cls_logits[valid], y, self.alpha, self.gamma).sum() / norm
         if pos.any():
@@ -147,7 +168,7 @@ class TriDetLoss(ActionFormerLoss):
 
     def forward(self, cls_logits, offsets, valid, cls_targets, reg_targets):
         pos = valid & (cls_targets.sum(-1) > 0)
-        norm = self._norm(int(pos.sum()))
+        norm = self._norm(int(pos.sum()), cls_logits.device)
         pairs = pos[..., None] & (cls_targets > 0)                       # (B, F, K)
         pred = offsets[pairs]                                            # (P, 2), row-major
         gt = reg_targets[..., None, :].expand_as(offsets)[pairs]
