@@ -15,7 +15,8 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOCS = ['docs/get_started.md', 'docs/config.md', 'docs/data_preparation.md', 'docs/bmn.md',
-        'docs/custom_dataset.md']
+        'docs/custom_dataset.md', 'README.md', 'docs/bsn.md', 'docs/ssn.md', 'docs/afsd.md',
+        'docs/actionformer.md', 'docs/tridet.md', 'docs/evaluation.md']
 
 
 def shell_commands(text):
