@@ -191,10 +191,13 @@ def test_sigkill_at_20_seeded_points_then_resume_is_bit_identical(setup):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             assert find_resume_checkpoint(str(work)) == want, point
+        stale = sorted(n for n in os.listdir(work) if n.endswith('.tmp'))
+        assert bool(stale) == point.startswith('ckpt_'), (point, stale)
         proc = _train(config, work, resume=True)
         assert proc.returncode == 0, (point, proc.stderr[-3000:])
         _assert_same_checkpoint(work / f'epoch_{EPOCHS}.pth', reference / f'epoch_{EPOCHS}.pth')
-        return point, done, sorted(n for n in os.listdir(work) if n.endswith('.tmp'))
+        assert not [n for n in os.listdir(work) if n.endswith('.tmp')], point  # --resume swept
+        return point, done, stale
 
     points = _kill_points()
     assert len(points) == 20 and sum(p.startswith('ckpt_') for p in points) == 11
@@ -202,7 +205,22 @@ def test_sigkill_at_20_seeded_points_then_resume_is_bit_identical(setup):
         outcomes = list(pool.map(trial, enumerate(points)))
     for point, done, stale in outcomes:
         print(f'kill at {point}: {done} checkpoint(s) survived, resumed bit-identical'
-              + (f', stale temp file {stale[0]}' if stale else ''))
+              + (f', stale temp file {stale[0]} removed by --resume' if stale else ''))
+
+
+def test_resume_removes_the_killed_runs_checkpoint_temp_files(setup, tmp_path):
+    """What a run killed inside a checkpoint save leaves (``.epoch_3.pth.<random>.tmp``) goes
+    with ``--resume``; other temp files and runs without ``--resume`` are left alone."""
+    work = tmp_path / 'w'
+    work.mkdir()
+    stale, other = work / '.epoch_3.pth.k2j4x.tmp', work / '.results.json.a1b2c.tmp'
+    stale.write_bytes(b'half a checkpoint')
+    other.write_text('{')
+    build_train_config(_train_args(setup['config'], str(work)))
+    assert stale.exists()
+    cfg = build_train_config(_train_args(setup['config'], str(work), resume='auto'))
+    assert not stale.exists() and other.exists()
+    assert not cfg.resume        # a temp file is no checkpoint to resume from
 
 
 def test_resume_discovery_survives_a_broken_last_checkpoint(tmp_path):
