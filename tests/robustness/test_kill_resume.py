@@ -121,12 +121,14 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_run(setup):
 
 def _kill_points(seed: int = 15) -> list:
     """20 seeded kill points: 9 after random iterations, 5 part-way through writing a
-    checkpoint, 3 before its fsync, 3 before the rename that publishes it."""
+    checkpoint (every epoch's save at least once, the last one included), 3 before its fsync,
+    3 before the rename that publishes it."""
     import random
     rng = random.Random(seed)
     iters = EPOCHS * NUM_TRAIN // BATCH
     points = [f'iter:{i}' for i in sorted(rng.sample(range(iters), 9))]
-    points += [f'ckpt_write:{rng.randint(1, EPOCHS)}:{rng.random():.3f}' for _ in range(5)]
+    saves = list(range(1, EPOCHS + 1)) + [rng.randint(1, EPOCHS)]
+    points += [f'ckpt_write:{n}:{rng.random():.3f}' for n in saves]
     points += [f'ckpt_fsync:{n}' for n in sorted(rng.sample(range(1, EPOCHS + 1), 3))]
     points += [f'ckpt_replace:{n}' for n in sorted(rng.sample(range(1, EPOCHS + 1), 3))]
     return points
