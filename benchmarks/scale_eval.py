@@ -56,11 +56,13 @@ def _data(args, which: str):
     return gt, dets
 
 
-def _gt_json(gt, dur_pad=1.0) -> dict:
-    """The official layout; durations cover the GT and every (clipped) proposal."""
+def _gt_json(gt, pred_ends: dict, dur_pad=1.0) -> dict:
+    """The official layout; durations cover the GT and every proposal (``pred_ends``: the
+    last end per video), so no segment reaches outside its video."""
     database = {}
     for vid, (segs, labels) in gt.items():
-        database[vid] = dict(subset='validation', duration=float(segs.max()) + dur_pad,
+        duration = max(float(segs.max()), pred_ends.get(vid, 0.0)) + dur_pad
+        database[vid] = dict(subset='validation', duration=duration,
                              annotations=[dict(segment=[float(s), float(e)], label=f'class_{c}')
                                           for (s, e), c in zip(segs, labels)])
     return dict(version='VERSION 1.3', taxonomy=[], database=database)
@@ -94,11 +96,12 @@ def child(stage: str, args) -> dict:
             else:
                 results = {v: dict(segments=s, scores=sc, labels=[f'class_{c}' for c in lab])
                            for v, (s, sc, lab) in pred.items()}
+            ends = {v: float(r['segments'][:, 1].max()) for v, r in results.items()}
             out['rss_before_mb'] = max(out.get('rss_before_mb', 0), _rss_mb())
             start = time.perf_counter()
             write_results(osp.join(args.workdir, f'results_{which}.json'), results)
             t += time.perf_counter() - start
-            atomic_write_json(osp.join(args.workdir, f'gt_{which}.json'), _gt_json(gt))
+            atomic_write_json(osp.join(args.workdir, f'gt_{which}.json'), _gt_json(gt, ends))
             for name in (f'results_{which}.json', f'gt_{which}.json'):
                 sizes[name] = osp.getsize(osp.join(args.workdir, name)) / 2**20
         out.update(wall_s=t, file_mb=sizes)

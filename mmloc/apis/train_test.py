@@ -17,6 +17,7 @@ from mmloc.engine import load_config, resolve_work_dir, setup_launcher, setup_ru
 from mmloc.registry import METRICS
 from mmloc.utils import register_all_modules
 from mmloc.utils.checkpoint import safe_torch_load
+from mmloc.utils.io import remove_stale_temp_files
 
 # ``--eval`` names -> the metric config they select.
 EVAL_METRICS = {
@@ -72,6 +73,11 @@ def build_train_config(args) -> Config:
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.amp:
         _set_amp(cfg)
+    if args.resume is not None and osp.isdir(cfg.work_dir):
+        # checkpoint temp files of the run being resumed, left if it was killed mid-save
+        for path in remove_stale_temp_files(cfg.work_dir, '*.pth'):
+            print_log(f'--resume: removed {path}, a checkpoint write the previous run did not '
+                      'finish', logger='current', level=logging.WARNING)
     if args.resume == 'auto':
         cfg.load_from = find_resume_checkpoint(cfg.work_dir)
         cfg.resume = cfg.load_from is not None

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import os.path as osp
 import pickle
+import threading
 
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
 _UNSAFE = {'enabled': False}
+# torch's safe_globals context sets and restores one process-wide list: two threads loading at
+# once would restore it under each other's feet (a valid checkpoint then reads as unsafe)
+_LOAD_LOCK = threading.Lock()
 
 
 def _numpy_globals() -> list:
@@ -70,7 +74,7 @@ def safe_torch_load(filename: str, map_location=None):
     if _UNSAFE['enabled']:
         return torch.load(filename, map_location=map_location, weights_only=False)
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with _LOAD_LOCK, torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise RuntimeError(

@@ -36,6 +36,19 @@ def atomic_open(path: str | os.PathLike, mode: str = 'w', **kwargs) -> Iterator[
         raise
 
 
+def remove_stale_temp_files(directory: str | os.PathLike, name_glob: str = '*') -> list:
+    """Delete the temp files :func:`atomic_open` left for targets matching ``name_glob`` in
+    ``directory`` when its process died before the rename (SIGKILL, power loss); returns
+    their paths. Only for a directory no other process is writing into at the time."""
+    import glob
+    pattern = os.path.join(glob.escape(os.fspath(directory)), f'.{name_glob}.*.tmp')
+    removed = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+    for path in removed:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    return removed
+
+
 def atomic_write_json(path: str | os.PathLike, obj, **json_kwargs) -> None:
     """``json.dump`` ``obj`` to ``path`` atomically (numpy scalars/arrays are converted)."""
     with atomic_open(path, 'w', encoding='utf-8') as f:

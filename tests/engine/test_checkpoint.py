@@ -94,3 +94,20 @@ def test_history_buffer_checkpoint_loads_in_a_fresh_process(tmp_path):
             "print(d['message_hub']['log_scalars']['train/loss'].mean())\n")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == '2.0'
+
+
+def test_threads_loading_at_once_all_get_the_allow_list(tmp_path):
+    """torch's safe_globals is one process-wide list that each context restores on exit;
+    unguarded, a thread's exit dropped another's allow-list mid-load (found by the 20-point
+    kill test, whose trials load checkpoints from two threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+    buf = HistoryBuffer()
+    buf.update(1.0)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.ones(1000)}, 'message_hub': {'loss': buf},
+                'meta': {'seed': np.float64(2.0)}}, path)
+
+    def load(_):
+        return type(safe_torch_load(str(path))['message_hub']['loss']).__name__
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(load, range(400))) == {'HistoryBuffer'}

@@ -121,12 +121,14 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_run(setup):
 
 def _kill_points(seed: int = 15) -> list:
     """20 seeded kill points: 9 after random iterations, 5 part-way through writing a
-    checkpoint, 3 before its fsync, 3 before the rename that publishes it."""
+    checkpoint (every epoch's save at least once, the last one included), 3 before its fsync,
+    3 before the rename that publishes it."""
     import random
     rng = random.Random(seed)
     iters = EPOCHS * NUM_TRAIN // BATCH
     points = [f'iter:{i}' for i in sorted(rng.sample(range(iters), 9))]
-    points += [f'ckpt_write:{rng.randint(1, EPOCHS)}:{rng.random():.3f}' for _ in range(5)]
+    saves = list(range(1, EPOCHS + 1)) + [rng.randint(1, EPOCHS)]
+    points += [f'ckpt_write:{n}:{rng.random():.3f}' for n in saves]
     points += [f'ckpt_fsync:{n}' for n in sorted(rng.sample(range(1, EPOCHS + 1), 3))]
     points += [f'ckpt_replace:{n}' for n in sorted(rng.sample(range(1, EPOCHS + 1), 3))]
     return points
@@ -191,10 +193,13 @@ def test_sigkill_at_20_seeded_points_then_resume_is_bit_identical(setup):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             assert find_resume_checkpoint(str(work)) == want, point
+        stale = sorted(n for n in os.listdir(work) if n.endswith('.tmp'))
+        assert bool(stale) == point.startswith('ckpt_'), (point, stale)
         proc = _train(config, work, resume=True)
         assert proc.returncode == 0, (point, proc.stderr[-3000:])
         _assert_same_checkpoint(work / f'epoch_{EPOCHS}.pth', reference / f'epoch_{EPOCHS}.pth')
-        return point, done, sorted(n for n in os.listdir(work) if n.endswith('.tmp'))
+        assert not [n for n in os.listdir(work) if n.endswith('.tmp')], point  # --resume swept
+        return point, done, stale
 
     points = _kill_points()
     assert len(points) == 20 and sum(p.startswith('ckpt_') for p in points) == 11
@@ -202,7 +207,22 @@ def test_sigkill_at_20_seeded_points_then_resume_is_bit_identical(setup):
         outcomes = list(pool.map(trial, enumerate(points)))
     for point, done, stale in outcomes:
         print(f'kill at {point}: {done} checkpoint(s) survived, resumed bit-identical'
-              + (f', stale temp file {stale[0]}' if stale else ''))
+              + (f', stale temp file {stale[0]} removed by --resume' if stale else ''))
+
+
+def test_resume_removes_the_killed_runs_checkpoint_temp_files(setup, tmp_path):
+    """What a run killed inside a checkpoint save leaves (``.epoch_3.pth.<random>.tmp``) goes
+    with ``--resume``; other temp files and runs without ``--resume`` are left alone."""
+    work = tmp_path / 'w'
+    work.mkdir()
+    stale, other = work / '.epoch_3.pth.k2j4x.tmp', work / '.results.json.a1b2c.tmp'
+    stale.write_bytes(b'half a checkpoint')
+    other.write_text('{')
+    build_train_config(_train_args(setup['config'], str(work)))
+    assert stale.exists()
+    cfg = build_train_config(_train_args(setup['config'], str(work), resume='auto'))
+    assert not stale.exists() and other.exists()
+    assert not cfg.resume        # a temp file is no checkpoint to resume from
 
 
 def test_resume_discovery_survives_a_broken_last_checkpoint(tmp_path):
