@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 TEST_ENV = OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install demo test test-slow bsn-demo ssn-demo afsd-demo actionformer-demo clean-demo
+.PHONY: install demo test test-slow bench-peer bsn-demo ssn-demo afsd-demo actionformer-demo clean-demo
 
 $(VENV)/.installed: setup.py requirements/runtime.txt requirements/tests.txt requirements/optional.txt requirements/mminstall.txt
 	test -x $(VPY) || $(PYTHON) -m venv --system-site-packages $(VENV)
@@ -70,6 +70,13 @@ test: install
 
 test-slow: install
 	$(TEST_ENV) $(VPY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m slow $(PYTEST_ARGS)
+
+# Side by side with MMAction2 1.2.0 (docs/benchmarks.md): builds its venv once under
+# ~/.cache/mmloc-peer-bench (needs the package index), alternates the two tools run by run
+# and prints the table of medians and ratios. Not part of `make test`.
+BENCH_PEER_ARGS ?= --pairs 3
+bench-peer: install
+	$(VPY) benchmarks/peer/run.py $(BENCH_PEER_ARGS)
 
 clean-demo:
 	rm -rf $(DEMO_DIR) $(DEMO_DATA)

@@ -201,6 +201,43 @@ def class_names_from_gt(gt: Mapping) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- results
+_JSON_NUMBERS = frozenset((float, int))
+
+
+def _plain_items(items: list, require_label: bool):
+    """``(segments (P, 2), scores (P,), labels or None)`` of one video's result items when
+    they are all plainly valid (what a results writer produces), checked per column;
+    None when anything is unusual, and the per-item checks of :func:`read_results` then
+    find it and name the item (or accept it: an integer label, a numpy scalar)."""
+    if not all(type(item) is dict for item in items):
+        return None
+    try:
+        segments = [item['segment'] for item in items]
+        scores = [item['score'] for item in items]
+    except KeyError:
+        return None
+    if not all(type(seg) is list and len(seg) == 2 for seg in segments):
+        return None
+    if not ({type(x) for seg in segments for x in seg} | set(map(type, scores))) <= \
+            _JSON_NUMBERS:
+        return None
+    try:
+        seg = np.array(segments, dtype=np.float64).reshape(-1, 2)
+        score = np.array(scores, dtype=np.float64)
+    except OverflowError:
+        return None
+    if not (np.isfinite(seg).all() and np.isfinite(score).all()
+            and (seg[:, 1] >= seg[:, 0]).all()):
+        return None
+    with_label = sum('label' in item for item in items)
+    if with_label == 0:
+        return None if require_label and items else (seg, score, None)
+    if with_label < len(items):
+        return None
+    labels = [item['label'] for item in items]
+    return (seg, score, labels) if all(type(lab) is str for lab in labels) else None
+
+
 def read_results(source, require_label: bool = False,
                  blocked: Iterable[str] | None = None) -> dict:
     """Read proposal or detection results (ours, MMAction2's or the official submission).
@@ -230,6 +267,10 @@ def read_results(source, require_label: bool = False,
             continue
         if not isinstance(items, list):
             raise FormatError(f'{where}: expected a list of result items')
+        fast = _plain_items(items, require_label)
+        if fast is not None:
+            out[vid] = dict(segments=fast[0], scores=fast[1], labels=fast[2])
+            continue
         segments, scores, labels = [], [], []
         for i, item in enumerate(items):
             if not isinstance(item, dict) or 'segment' not in item or 'score' not in item:

@@ -66,6 +66,11 @@ def label_indices(labels, index: Mapping[str, int], where: str) -> np.ndarray:
 def _checked_label_indices(labels, classes: list, index: Mapping, where: str) -> np.ndarray:
     """A results file's labels (names or indices) as indices into ``classes``."""
     from mmloc.utils.validation import check_label
+    try:   # the common case, class names of the GT: one lookup each
+        if all(type(lab) is str for lab in labels):
+            return np.fromiter((index[lab] for lab in labels), np.int64, len(labels))
+    except KeyError:
+        pass   # an unknown name: the per-item check below names it
     out = np.empty(len(labels), dtype=np.int64)
     for i, lab in enumerate(labels):
         lab = check_label(lab, f'{where} item {i}: "label"', classes)

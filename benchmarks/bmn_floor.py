@@ -1,0 +1,192 @@
+"""BMN training step against this machine's FLOP floor (default 400x100 config, batch 8).
+
+In one run it:
+
+1. counts the FLOPs of one training step (forward, BMNLoss, backward) with
+   ``torch.utils.flop_counter.FlopCounterMode`` (and the forward's per top-level module);
+   the fused BM
+   layer's ``embedding_bag`` (which the counter does not know) is counted as 2 FLOPs per
+   weighted row read;
+2. measures this machine's fp32 peak: a square GEMM (``torch.mm``) and the step's
+   dominant convolution (PEM 3x3, 128 -> 128 channels over the (8, 100, 100) map),
+   forward only, channels-last, median of ``--peak-repeat`` runs;
+3. times the step as the runner does it (``model.train_step``: forward, loss, backward,
+   gradient clipping, Adam), median of ``--steps`` after one warm-up, for each of
+   ``--variants`` (``default``; ``channels_last``: the 2-D PEM convolutions' weights in
+   channels-last memory format, which changes no number), and checks that every variant
+   gives the default's loss and gradients;
+4. prints achieved GFLOP/s, the floor (FLOPs / best peak) and step / floor. The last line
+   is one JSON object.
+
+    python benchmarks/bmn_floor.py [--threads 2] [--steps 3] [--batch 8]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os.path as osp
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+CONFIG = 'configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py'
+
+
+def embedding_bag_flops(weight_shape, indices_shape, *args, out_shape=None, **kwargs) -> int:
+    """``embedding_bag(mode='sum', per_sample_weights)``: a multiply-add per row element."""
+    return 2 * math.prod(indices_shape) * weight_shape[1]
+
+
+def count_flops(step) -> tuple[int, dict]:
+    """(total FLOPs, {top-level module: FLOPs}) of one call of ``step``."""
+    from torch.utils.flop_counter import FlopCounterMode
+    aten = torch.ops.aten
+    custom = {aten._embedding_bag.default: embedding_bag_flops,
+              aten._embedding_bag_forward_only.default: embedding_bag_flops}
+    with FlopCounterMode(display=False, custom_mapping=custom) as counter:
+        step()
+    per_module = {}
+    for name, ops in counter.get_flop_counts().items():
+        parts = name.split('.')
+        if len(parts) == 2:                    # 'BMN.x_2d_p' (depth 1 under the root)
+            per_module[parts[1]] = int(sum(ops.values()))
+    return int(counter.get_total_flops()), per_module
+
+
+def _median_time(fn, repeat: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def gemm_peak(n: int, repeat: int) -> float:
+    """fp32 GFLOP/s of an (n x n) @ (n x n) product."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    out = torch.empty(n, n)
+    return 2 * n ** 3 / _median_time(lambda: torch.mm(a, b, out=out), repeat) / 1e9
+
+
+def conv_peak(batch: int, channels: int, size: int, repeat: int) -> float:
+    """fp32 GFLOP/s of the PEM 3x3 convolution (forward, channels-last, no grad)."""
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(
+        memory_format=torch.channels_last)
+    x = torch.randn(batch, channels, size, size).to(memory_format=torch.channels_last)
+    flops = 2 * batch * channels * channels * 9 * size * size
+    with torch.no_grad():
+        return flops / _median_time(lambda: conv(x), repeat) / 1e9
+
+
+def build(variant: str, seed: int):
+    """The default config's BMN (weights from ``seed``) and its optimiser wrapper."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+
+    from mmloc.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, CONFIG))
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    if variant == 'channels_last':
+        model.x_2d_p.to(memory_format=torch.channels_last)
+    elif variant != 'default':
+        raise ValueError(f'unknown variant {variant!r}')
+    return model, build_optim_wrapper(model, cfg.optim_wrapper), cfg
+
+
+def make_batch(cfg, batch: int, seed: int) -> dict:
+    """A collated training batch from seeded features and ground truth (config pipeline
+    without the file loading)."""
+    from mmengine.dataset import Compose
+
+    from mmloc.datasets.collate import localization_collate
+    rng = np.random.default_rng(seed)
+    steps = Compose([t for t in cfg.train_pipeline if t['type'] != 'LoadLocalizationFeature'])
+    m = cfg.model
+    packed = []
+    for i in range(batch):
+        starts = rng.uniform(0, 100, 3)
+        anns = [dict(segment=[float(s), float(min(s + rng.uniform(5, 60), 120))],
+                     label='a') for s in starts]
+        packed.append(steps(dict(
+            video_name=f'v_{i}', duration_second=120.0, duration_frame=3600,
+            feature_frame=3600, annotations=anns,
+            raw_feature=rng.standard_normal((m.feat_dim, m.temporal_dim), np.float32))))
+    return localization_collate(packed)
+
+
+def loss_and_grads(model, data) -> tuple:
+    """Loss and flat gradient of one forward/backward (same PEM sampling seed)."""
+    model.zero_grad()
+    torch.manual_seed(123)
+    losses = model(**model.data_preprocessor(data, True), mode='loss')
+    losses['loss'].backward()
+    grad = torch.cat([p.grad.reshape(-1) for p in model.parameters() if p.grad is not None])
+    return losses['loss'].item(), grad.clone()
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--batch', type=int, default=8)
+    ap.add_argument('--steps', type=int, default=3)
+    ap.add_argument('--variants', default='default,channels_last')
+    ap.add_argument('--gemm-size', type=int, default=2048)
+    ap.add_argument('--peak-repeat', type=int, default=5)
+    ap.add_argument('--seed', type=int, default=0)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from mmloc.utils import register_all_modules
+    register_all_modules()
+    variants = args.variants.split(',')
+
+    model, optim, cfg = build('default', args.seed)
+    data = make_batch(cfg, args.batch, args.seed)
+    flops, _ = count_flops(
+        lambda: model(**model.data_preprocessor(data, True), mode='loss')['loss'].backward())
+    with torch.no_grad():    # per module: the forward (the backward is about twice that)
+        fwd_flops, per_module = count_flops(lambda: model(data['inputs'], mode='tensor'))
+    ref_loss, ref_grad = loss_and_grads(model, data)
+
+    peaks = dict(gemm=gemm_peak(args.gemm_size, args.peak_repeat),
+                 conv3x3=conv_peak(args.batch, cfg.model.hidden_dim_2d, cfg.model.temporal_dim,
+                                   args.peak_repeat))
+    peak = max(peaks.values())
+    floor_s = flops / (peak * 1e9)
+    out = dict(threads=torch.get_num_threads(), batch=args.batch, gflop_per_step=flops / 1e9,
+               gflop_forward=fwd_flops / 1e9,
+               forward_gflop_per_module={k: round(v / 1e9, 2) for k, v in per_module.items()},
+               peak_gflops={k: round(v, 1) for k, v in peaks.items()},
+               floor_s=floor_s)
+    for variant in variants:
+        model, optim, _ = build(variant, args.seed)
+        loss, grad = loss_and_grads(model, data)
+        step = _median_time(lambda: model.train_step(data, optim), args.steps)
+        out[variant] = dict(step_s=step, achieved_gflops=flops / step / 1e9,
+                            achieved_over_peak=flops / step / 1e9 / peak,
+                            step_over_floor=step / floor_s,
+                            loss_diff=abs(loss - ref_loss),
+                            grad_max_diff=float((grad - ref_grad).abs().max()))
+        print(f'{variant:>14}: step {step:.3f} s, {flops / step / 1e9:.1f} GFLOP/s = '
+              f'{flops / step / 1e9 / peak:.2f} of peak, {step / floor_s:.2f}x the floor '
+              f'(|loss diff| {out[variant]["loss_diff"]:.1e}, max |grad diff| '
+              f'{out[variant]["grad_max_diff"]:.1e})', flush=True)
+    print(f'{flops / 1e9:.1f} GFLOP per step (forward + loss + backward), forward '
+          f'{fwd_flops / 1e9:.1f} GFLOP: {out["forward_gflop_per_module"]}; peak fp32 GFLOP/s '
+          f'{out["peak_gflops"]}; floor '
+          f'{floor_s:.3f} s')
+    print(json.dumps(out))
+    return out
+
+
+if __name__ == '__main__':
+    main()
