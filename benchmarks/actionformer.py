@@ -3,8 +3,8 @@ formulation, ratios in one run.
 
 Shapes: batch 2 of 2304 x 2048 I3D features, the full 6-level pyramid, the THUMOS configs
 (``configs/localization/{actionformer,tridet}/*_i3d_thumos14.py``), random weights.
-For each model and each path, one fresh subprocess (so that peak RSS figures do not mix)
-measures: a training step (forward + loss + backward + AdamW, gradient clipping 1.0; min over
+For each model and each path, fresh subprocesses (so that peak RSS figures do not mix;
+``--repeat`` of them, interleaved mmloc / reference, min time and max memory) measure: a training step (forward + loss + backward + AdamW, gradient clipping 1.0; min over
 the timed steps after one warm-up step), the peak RSS of training (``ru_maxrss`` after it;
 ``torch.cuda.max_memory_allocated`` on CUDA), inference per video (batch 1, no grad) and
 post-processing per video (decoding + multi-class Soft-NMS on that video's outputs).
@@ -64,6 +64,9 @@ def parse_args(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help=f'tiny shapes {QUICK} (length, channels, width), 1 step, '
                         f'pre-NMS top-k {QUICK_TOPK}')
+    parser.add_argument('--repeat', type=int, default=2,
+                        help='children per path, interleaved mmloc / reference; times are '
+                        'the min over them, memory the max (a shared machine is noisy)')
     parser.add_argument('--no-profile', action='store_true')
     parser.add_argument('--child', nargs=2, metavar=('MODEL', 'PATH'), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -241,6 +244,18 @@ def _spawn(name: str, path: str, argv: list) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _merge(runs: list) -> dict:
+    """One path's children as one: min of the times, max of the memory peaks."""
+    out = dict(runs[0])
+    for key in ('train_step_s', 'infer_video_s', 'postprocess_video_s'):
+        out[key] = min(r[key] for r in runs)
+    for key in ('peak_rss_mb', 'cuda_peak_mb'):
+        out[key] = None if out[key] is None else max(r[key] for r in runs)
+    out['nms_equal'] = all(r.get('nms_equal', True) for r in runs)
+    out['children'] = len(runs)
+    return out
+
+
 def _ratio(ref: float, ours: float) -> float:
     return ref / ours if ours else float('nan')
 
@@ -267,8 +282,9 @@ def report(name: str, ours: dict, ref: dict) -> dict:
         ref_postprocess_video_s=ref['postprocess_video_s'],
         postprocess_speedup=_ratio(ref['postprocess_video_s'], ours['postprocess_video_s']),
         detections=ours['detections'], max_attention_keys=ours['max_attention_keys'],
-        conv_share=ours.get('conv_share'))
-    print(f'\n== {name}: {ours["params"]:,} parameters; first-step loss equal to '
+        conv_share=ours.get('conv_share'), children_per_path=ours['children'])
+    print(f'\n== {name}: {ours["params"]:,} parameters, {ours["children"]} child(ren) per path; '
+          f'first-step loss equal to '
           f'{loss_rel:.1e} (relative); on the same candidates both NMS give the same '
           f'{ref["detections"]} detections')
     print(f'{"":28s}{"mmloc":>12s}{"official form":>15s}{"ratio":>8s}')
@@ -310,8 +326,11 @@ def main(argv=None):
           f', {args.threads} threads), torch {torch.__version__}; ratios = official form / mmloc')
     summaries = []
     for name in args.models:
-        runs = {path: _spawn(name, path, argv) for path in PATHS}
-        summaries.append(report(name, runs['mmloc'], runs['reference']))
+        runs = {path: [] for path in PATHS}
+        for i in range(1 if args.quick else max(args.repeat, 1)):
+            for path in PATHS:
+                runs[path].append(_spawn(name, path, argv + ['--no-profile'] * (i > 0)))
+        summaries.append(report(name, *(_merge(runs[path]) for path in PATHS)))
     print(json.dumps(dict(benchmark='actionformer', device=args.device, threads=args.threads,
                           batch=args.batch, length=length, channels=channels,
                           quick=args.quick, models=summaries)))

@@ -36,7 +36,8 @@ train_dataloader = dict(dataset=dict(_dataset, subset='training', pipeline=train
 val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
                                    pipeline=test_pipeline, _delete_=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='DetectionMetric', tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5])
+val_evaluator = dict(type='DetectionMetric', tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5],
+                     gt_cleaning=dict(tol_s=1e-3, min_length_s=1e-3))
 test_evaluator = val_evaluator
 param_scheduler = [
     dict(type='LinearWarmupLR', begin=0, end=warmup_epochs, by_epoch=True,
