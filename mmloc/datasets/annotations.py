@@ -92,3 +92,34 @@ def validate_record(ann_file: str, video_name: str, record) -> dict:
                                 integer=True)
     out['annotations'] = validate_segments(ann_file, video_name, record['annotations'])
     return out
+
+
+def remove_duplicate_annotations(annotations: list, tol_s: float = 1e-3,
+                                 min_length_s: float | None = 1e-3,
+                                 drop_empty: bool = False) -> list:
+    """ActionFormer's ``remove_duplicate_annotations`` (actionformer-spec §1.1), in order.
+
+    An annotation is dropped when its start and end are both within ``tol_s`` seconds of an
+    earlier *kept* one with the same label (``label_id`` when present, else ``label``), or
+    when it is shorter than ``min_length_s`` (ActionFormer: 1e-3 s; TriDet's copy keeps short
+    ones: None), or when ``drop_empty`` and its length is ``<= 0`` (TriDet's evaluator).
+
+    Args:
+        annotations: ``[{'segment': [start_s, end_s], 'label' | 'label_id': ...}, ...]``.
+
+    Returns:
+        the kept annotation dicts (the same objects), in input order.
+    """
+    kept = []
+    for ann in annotations:
+        start, end = (float(v) for v in ann['segment'])
+        label = ann.get('label_id', ann.get('label'))
+        if (min_length_s is not None and end - start < min_length_s) or (
+                drop_empty and end - start <= 0):
+            continue
+        if any(abs(start - float(k['segment'][0])) <= tol_s
+               and abs(end - float(k['segment'][1])) <= tol_s
+               and label == k.get('label_id', k.get('label')) for k in kept):
+            continue
+        kept.append(ann)
+    return kept

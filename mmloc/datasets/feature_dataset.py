@@ -29,6 +29,7 @@ from typing import List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 
+from mmloc.evaluation.formats import classes_by_label_id
 from mmloc.registry import DATASETS
 from mmloc.structures import window_offsets
 from mmloc.utils.io import load_json_file, read_utf8_text
@@ -170,19 +171,8 @@ class FeatureDataset(BaseDataset):
             anns = [a for r in records.values() if isinstance(r, dict)
                     and isinstance(r.get('annotations', []), list)
                     for a in r.get('annotations', []) if isinstance(a, dict) and 'label' in a]
-            by_id = {}
-            if anns and all('label_id' in a for a in anns):
-                for a in anns:          # the file's own ids (ActionFormer's label_id)
-                    label_id = check_number(a['label_id'], f'{self.ann_file}: "label_id" of '
-                                            f'{a["label"]!r}', integer=True)
-                    known = by_id.setdefault(label_id, str(a['label']))
-                    if known != str(a['label']):
-                        raise FormatError(f'{self.ann_file}: label_id {a["label_id"]} names '
-                                          f'both {known!r} and {a["label"]!r}')
-            if by_id and sorted(by_id) == list(range(len(by_id))):
-                self.classes = tuple(by_id[i] for i in range(len(by_id)))
-            else:
-                self.classes = tuple(sorted({str(a['label']) for a in anns}))
+            self.classes = classes_by_label_id(records, self.ann_file) or tuple(
+                sorted({str(a['label']) for a in anns}))
         return {name: i for i, name in enumerate(self.classes)}
 
     def parse_record(self, vid: str, rec, index: dict) -> dict:

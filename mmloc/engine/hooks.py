@@ -144,9 +144,19 @@ class LocalizationEMAHook(EMAHook):
     mmengine's hook fails. mmengine saves checkpoints with the EMA weights swapped into
     ``state_dict`` (``before_save_checkpoint``), so the model then already holds them and the
     EMA copy made in ``before_run`` equals it: nothing to load here.
+
+    An official ActionFormer / TriDet file (``state_dict`` + ``state_dict_ema``, spec §2.8)
+    is evaluated with its EMA weights, as upstream's ``eval.py`` does: the runner calls this
+    hook before it loads ``state_dict`` into the model, so ``state_dict`` is replaced by
+    ``state_dict_ema`` here (the model's key map then removes ``module.``).
     """
 
     def after_load_checkpoint(self, runner, checkpoint) -> None:
+        if 'state_dict_ema' in checkpoint and 'state_dict' in checkpoint:
+            checkpoint['state_dict'] = checkpoint['state_dict_ema']
+            if runner is not None:
+                runner.logger.info('official ActionFormer / TriDet checkpoint: loading its '
+                                   'state_dict_ema (the weights upstream evaluates)')
         if not hasattr(self, 'ema_model'):
             return
         super().after_load_checkpoint(runner, checkpoint)

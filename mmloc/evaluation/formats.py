@@ -38,7 +38,8 @@ __all__ = ['FormatError', 'FormatKeyError', 'load_json', 'bare_ids', 'match_vide
            'align_results_to_gt', 'clip_results_to_duration', 'count_outside_duration',
            'results_to_json', 'write_results', 'read_mmaction_annotations',
            'read_classifier_results', 'format_proposal_text_block', 'parse_proposal_text',
-           'write_text', 'read_class_index', 'build_proposal_text']
+           'write_text', 'read_class_index', 'build_proposal_text', 'classes_by_label_id',
+           'name_classifier_classes']
 
 RESULTS_VERSION = 'VERSION 1.3'
 
@@ -188,6 +189,52 @@ def read_ground_truth(source, subset: str | None = None,
     if subset is not None and has_subset and not out:
         raise FormatError(f'{name}: no video of subset {subset!r}')
     warn_outside_duration(name, outside)
+    return out
+
+
+def classes_by_label_id(source, name: str = '<annotations>') -> tuple | None:
+    """Class names indexed by the official JSON's ``label_id`` (ActionFormer's layout).
+
+    ``source``: a path, the loaded file, or its ``database`` dict. Every annotation of every
+    split counts (upstream builds its ``label -> label_id`` dict from the whole file). Returns
+    ``None`` unless every annotation has a ``label_id`` and the ids are ``0 .. n-1``; a
+    ``label_id`` naming two labels is an error.
+    """
+    data, name = _source(source, name)
+    records = data.get('database', data) if isinstance(data, dict) else {}
+    anns = [a for r in records.values() if isinstance(r, dict)
+            and isinstance(r.get('annotations', []), list)
+            for a in r.get('annotations', []) if isinstance(a, dict) and 'label' in a]
+    if not anns or not all('label_id' in a for a in anns):
+        return None
+    by_id = {}
+    for a in anns:
+        label_id = check_number(a['label_id'], f'{name}: "label_id" of {a["label"]!r}',
+                                integer=True)
+        known = by_id.setdefault(label_id, str(a['label']))
+        if known != str(a['label']):
+            raise FormatError(f'{name}: label_id {a["label_id"]} names both {known!r} and '
+                              f'{a["label"]!r}')
+    if sorted(by_id) != list(range(len(by_id))):
+        return None
+    return tuple(by_id[i] for i in range(len(by_id)))
+
+
+def name_classifier_classes(classifier: Mapping, classes) -> dict:
+    """Classifier results whose classes are indices (plain score lists, e.g. the CUHK file)
+    with the indices replaced by ``classes[index]``; named classes are kept.
+
+    ``classifier``: :func:`read_classifier_results` output. Raises when an index is outside
+    ``classes``.
+    """
+    out = {}
+    for vid, (labels, scores) in classifier.items():
+        if labels and all(isinstance(c, (int, np.integer)) for c in labels):
+            if len(labels) > len(classes):
+                raise FormatError(f'classifier video {vid}: {len(labels)} class scores for '
+                                  f'{len(classes)} classes')
+            labels = [classes[int(c)] for c in labels]
+        out[vid] = (list(labels), scores)
     return out
 
 

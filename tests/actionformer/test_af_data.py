@@ -139,3 +139,38 @@ def test_official_json_layout(tmp_path):
     ds2 = FeatureDataset(str(tmp_path / 'a.json'), pipe, data_prefix=dict(feature=str(tmp_path / 'f')),
                          subset='test', fps=15, fps_overrides_file=True, fit_mode=None)
     assert ds2[0]['data_samples'].metainfo['time_grid'].fps == 15
+
+
+def test_remove_duplicate_annotations_as_upstream():
+    """spec §1.1: same label and both ends within 1e-3 s of a kept one -> dropped;
+    ActionFormer also drops annotations shorter than 1e-3 s, TriDet keeps them."""
+    from mmengine.dataset import Compose
+
+    from mmloc.datasets.annotations import remove_duplicate_annotations
+    anns = [dict(segment=[1.0, 5.0], label_id=0), dict(segment=[1.0005, 4.9991], label_id=0),
+            dict(segment=[1.0, 5.0], label_id=1),            # same segment, other class
+            dict(segment=[1.0, 5.002], label_id=0),          # end 2e-3 away: kept
+            dict(segment=[7.0, 7.0005], label_id=2), dict(segment=[8.0, 8.0], label_id=2)]
+    af = remove_duplicate_annotations(anns)
+    assert [a['segment'] for a in af] == [[1.0, 5.0], [1.0, 5.0], [1.0, 5.002]]
+    td = remove_duplicate_annotations(anns, min_length_s=None)
+    assert len(td) == 5 and td[-1]['segment'] == [8.0, 8.0]
+    td_eval = remove_duplicate_annotations(anns, min_length_s=None, drop_empty=True)
+    assert td_eval == td[:-1]
+    by_name = [dict(segment=[0.0, 2.0], label='a'), dict(segment=[0.0, 2.0], label='a')]
+    assert len(remove_duplicate_annotations(by_name)) == 1
+    out = Compose([dict(type='RemoveDuplicateAnnotations')])(dict(annotations=list(anns)))
+    assert out['annotations'] == af
+
+
+def test_detection_metric_cleans_gt_when_asked():
+    from mmloc.evaluation.metrics.detection_metric import DetectionMetric
+    anns = [dict(segment=[1.0, 3.0], label='a'), dict(segment=[1.0, 3.0005], label='a')]
+    pred = dict(segments=np.array([[1.0, 3.0]]), scores=np.array([0.9]),
+                labels=np.array([0]))
+    maps = []
+    for cleaning in (None, dict(tol_s=1e-3, min_length_s=1e-3)):
+        metric = DetectionMetric(tiou_thresholds=[0.5], classes=['a'], gt_cleaning=cleaning)
+        metric.process(None, [dict(video_name='v', annotations=anns, pred_instances=pred)])
+        maps.append(metric.compute_metrics(metric.results)['mAP@0.50'])
+    assert maps[0] == pytest.approx(0.5) and maps[1] == pytest.approx(1.0)

@@ -256,3 +256,19 @@ def test_benchmark_references_equal_the_package():
         ref = kernel_multiclass_nms(segs, scores, labels, 0.5, 0.001, max_seg)
         for a, r in zip(ours, ref):
             np.testing.assert_array_equal(a, r)
+
+
+def test_upstream_file_loads_its_ema_weights_through_the_ema_hook():
+    """tools/test.py on an official file evaluates ``state_dict_ema`` (upstream's eval.py):
+    the runner calls ``after_load_checkpoint`` before it loads ``state_dict``."""
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from mmloc.engine import LocalizationEMAHook
+    torch.manual_seed(0)
+    src = MODELS.build(af_cfg())
+    ckpt = _upstream(src)
+    LocalizationEMAHook(momentum=0.001).after_load_checkpoint(None, ckpt)
+    dst = MODELS.build(af_cfg())
+    _load_checkpoint_to_model(dst, ckpt, strict=True)
+    for k, v in src.state_dict().items():
+        torch.testing.assert_close(dst.state_dict()[k], v + 1.0)

@@ -5,7 +5,9 @@
 
 Label rule (spec §6.6): top-1 class of the video labels every proposal and the proposal score is
 kept (MMAction2); ``--top-k-classes K`` (K > 1) repeats each proposal for the top-K classes with
-score = proposal score x class score. Proposals outside their video's duration are clipped with a
+score = proposal score x class score. A classifier file of plain score lists (the CUHK file)
+indexes classes by the GT's ``label_id`` when the GT has one (the official JSON), else by the
+GT's first-appearance order. Proposals outside their video's duration are clipped with a
 warning. A video missing from the classifier file, an unknown class name or empty results raise
 an error naming the file and video. Prints the mAP table; the last line is one JSON object.
 """
@@ -44,9 +46,12 @@ def main(argv=None):
     gt = formats.read_ground_truth(args.gt, subset=args.subset, blocked=blocked)
     proposals = formats.align_results_to_gt(formats.read_results(args.proposal, blocked=blocked), gt)
     formats.clip_results_to_duration(proposals, gt)
-    dets = proposals_to_detections(proposals, formats.read_classifier_results(args.cls_results),
-                                   args.top_k_classes, score_fusion=args.score_fusion,
-                                   num_pred=args.num_pred)
+    classifier = formats.read_classifier_results(args.cls_results)
+    by_label_id = formats.classes_by_label_id(args.gt)
+    if by_label_id is not None:   # plain score lists index the GT's label_id (CUHK, ANet)
+        classifier = formats.name_classifier_classes(classifier, by_label_id)
+    dets = proposals_to_detections(proposals, classifier, args.top_k_classes,
+                                   score_fusion=args.score_fusion, num_pred=args.num_pred)
     formats.write_results(args.det_output, dets)
     metrics = detection_map_from_files(args.det_output, args.gt, subset=args.subset,
                                        blocked=blocked, protocol=args.protocol)

@@ -31,5 +31,7 @@ val_dataloader = dict(
     collate_fn=dict(type='localization_collate'),
     dataset=dict(_dataset, subset='test', test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='DetectionMetric', protocol='thumos14')
+# GT cleaned as the official evaluator does (actionformer-spec §1.1)
+val_evaluator = dict(type='DetectionMetric', protocol='thumos14',
+                     gt_cleaning=dict(tol_s=1e-3, min_length_s=1e-3))
 test_evaluator = val_evaluator

@@ -1,7 +1,7 @@
 # ActionFormer, EPIC-Kitchens 100 verbs, SlowFast features (actionformer-spec §7 "AF EPIC
 # verb"): 97 classes, window 9, overlapping regression ranges, 5 + 16 epochs, trunc 0.3,
 # pre-NMS top-k 5000, 2000 detections, sigma 0.4, mAP at tIoU 0.1:0.5.
-# Nouns: num_classes=300, label_smoothing=0.1 and the noun JSON (see docs/actionformer.md).
+# Nouns: actionformer_slowfast_epic_noun.py.
 # Data: data/epic_actionformer/annotations/epic_kitchens_100_verb.json and
 # slowfast_features/<id>.npz (key "feats", (T, 2304)), 30 fps, stride 16, window 32.
 _base_ = ['./actionformer_i3d_thumos14.py']
@@ -36,7 +36,8 @@ train_dataloader = dict(dataset=dict(_dataset, subset='training', pipeline=train
 val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
                                    pipeline=test_pipeline, _delete_=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='DetectionMetric', tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5])
+val_evaluator = dict(type='DetectionMetric', tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5],
+                     gt_cleaning=dict(tol_s=1e-3, min_length_s=1e-3))
 test_evaluator = val_evaluator
 param_scheduler = [
     dict(type='LinearWarmupLR', begin=0, end=warmup_epochs, by_epoch=True,

@@ -26,6 +26,7 @@ model = dict(
 _meta = ('video_name', 'duration_second', 'annotations')
 train_pipeline = [
     dict(type='LoadLocalizationFeature'),
+    dict(type='RemoveDuplicateAnnotations', tol_s=1e-3, min_length_s=1e-3),   # spec §1.1
     dict(type='ResizeFeature', num_steps=max_seq_len, method='linear'),
     dict(type='SegmentsToGrid', unit='index', clip=False, single_class=True),
     dict(type='ClipSegmentsToFeature', trunc_thresh=0.5),
@@ -48,9 +49,11 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
                                    pipeline=test_pipeline, _delete_=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='DetectionMetric', protocol='anet', classifier_fusion=dict(
-    file=f'{data_root}/annotations/cuhk_val_simp_share.json', top_k_classes=2,
-    score_fusion='sqrt', num_pred=200))
+val_evaluator = dict(
+    type='DetectionMetric', protocol='anet',
+    gt_cleaning=dict(tol_s=1e-3, min_length_s=1e-3),   # spec §1.1
+    classifier_fusion=dict(file=f'{data_root}/annotations/cuhk_val_simp_share.json',
+                           top_k_classes=2, score_fusion='sqrt', num_pred=200))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.05))
 param_scheduler = [

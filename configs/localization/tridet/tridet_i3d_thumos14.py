@@ -17,6 +17,8 @@ train_pipeline = [
          meta_keys=('video_name', 'duration_second', 'annotations')),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_evaluator = dict(gt_cleaning=dict(tol_s=1e-3, min_length_s=None, drop_empty=True))
+test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=0.025))
 param_scheduler = [
     dict(type='LinearWarmupLR', begin=0, end=warmup_epochs, by_epoch=True,

@@ -1,7 +1,7 @@
 # TriDet, EPIC-Kitchens 100 verbs, SlowFast features (actionformer-spec §7 "TD EPIC verb"):
 # 97 classes, SGP window 5, k 2, MLP 1024, 16 bins, IoU power 0.25, no input noise,
 # overlapping ranges, 5 + 22 epochs, eta_min 5e-5, trunc 0.3, sigma 0.4, 2000 detections.
-# Nouns: num_classes 300, windows 1, k 4, label_smoothing 0.1, 5 + 14 epochs, eta_min 1e-8.
+# Nouns: tridet_slowfast_epic_noun.py.
 _base_ = ['./tridet_i3d_thumos14.py']
 
 data_root = 'data/epic_actionformer'
@@ -34,7 +34,8 @@ train_dataloader = dict(dataset=dict(_dataset, subset='training', pipeline=train
 val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
                                    pipeline=test_pipeline, _delete_=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='DetectionMetric', tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5])
+val_evaluator = dict(type='DetectionMetric', tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5],
+                     gt_cleaning=dict(tol_s=1e-3, min_length_s=None, drop_empty=True))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=0.05))
 param_scheduler = [

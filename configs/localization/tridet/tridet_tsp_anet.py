@@ -24,6 +24,7 @@ model = dict(
 _meta = ('video_name', 'duration_second', 'annotations')
 train_pipeline = [
     dict(type='LoadLocalizationFeature'),
+    dict(type='RemoveDuplicateAnnotations', tol_s=1e-3, min_length_s=None),   # spec §1.1
     dict(type='SegmentsToGrid', unit='index', clip=False, single_class=True),
     dict(type='ClipSegmentsToFeature', trunc_thresh=0.5),
     dict(type='TruncateFeature', max_length=max_seq_len, trunc_thresh=0.5,
@@ -42,9 +43,11 @@ train_dataloader = dict(
 val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
                                    pipeline=test_pipeline, _delete_=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='DetectionMetric', protocol='anet', classifier_fusion=dict(
-    file=f'{data_root}/annotations/cuhk_val_simp_share.json', top_k_classes=2,
-    score_fusion='sqrt', num_pred=200))
+val_evaluator = dict(
+    type='DetectionMetric', protocol='anet',
+    gt_cleaning=dict(tol_s=1e-3, min_length_s=None, drop_empty=True),   # spec §1.1
+    classifier_fusion=dict(file=f'{data_root}/annotations/cuhk_val_simp_share.json',
+                           top_k_classes=2, score_fusion='sqrt', num_pred=200))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.04), clip_grad=dict(max_norm=0.4))
 param_scheduler = [

@@ -1,3 +1,4 @@
+from .cleaning import RemoveDuplicateAnnotations
 from .formatting import PackLocalizationInputs
 from .label_generation import GenerateLocalizationLabels, segments_to_normalised
 from .fitting import (ClipSegmentsToFeature, CropFeature, ResizeFeature, SegmentsToGrid,
@@ -6,7 +7,8 @@ from .loading import LoadLocalizationFeature, feature_length, read_feature_file
 
 __all__ = ['LoadLocalizationFeature', 'read_feature_file', 'GenerateLocalizationLabels',
            'segments_to_normalised', 'PackLocalizationInputs', 'ResizeFeature', 'CropFeature', 'TruncateFeature', 'ClipSegmentsToFeature',
-           'SegmentsToGrid', 'feature_length', 'StandardizeFeature', 'standardize_feature']
+           'SegmentsToGrid', 'feature_length', 'StandardizeFeature', 'standardize_feature',
+           'RemoveDuplicateAnnotations']
 from .proposal_loading import (LoadProposals, read_bsp_feature, read_proposals,  # noqa: F401
                                read_tem_results, write_bsp_feature, write_proposals,
                                write_tem_results)

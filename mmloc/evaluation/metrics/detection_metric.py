@@ -143,6 +143,11 @@ class DetectionMetric(BaseMetric):
             ``report_map`` uses (ActionFormer's ActivityNet fusion, actionformer-spec §6.5).
             Classifier labels are class names, or indices when the file has plain score
             lists.
+        gt_cleaning: ``dict(tol_s=1e-3, min_length_s=1e-3)`` (ActionFormer) or
+            ``dict(min_length_s=None, drop_empty=True)`` (TriDet): drop duplicate and
+            too-short GT first, as their evaluators do (actionformer-spec §1.1,
+            :func:`~mmloc.datasets.annotations.remove_duplicate_annotations`); None keeps
+            every annotation.
 
     GT comes from each sample's ``annotations`` (``{'segment': [s, e] seconds, 'label'}``,
     label a name or an int); predictions from ``pred_instances`` (``segments`` seconds,
@@ -153,10 +158,12 @@ class DetectionMetric(BaseMetric):
     def __init__(self, protocol: str = 'anet', tiou_thresholds=None, classes=None,
                  label_map: dict | None = None, out_file: str | None = None,
                  score_order: str = 'official', average_over=None,
-                 classifier_fusion: dict | None = None, collect_device: str = 'cpu',
+                 classifier_fusion: dict | None = None, gt_cleaning: dict | None = None,
+                 collect_device: str = 'cpu',
                  prefix: str | None = None, collect_dir: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.classifier_fusion = dict(classifier_fusion) if classifier_fusion else None
+        self.gt_cleaning = dict(gt_cleaning) if gt_cleaning is not None else None
         if self.classifier_fusion is not None and 'file' not in self.classifier_fusion:
             raise ValueError('DetectionMetric: classifier_fusion needs "file" (video-level '
                              'class scores, read by formats.read_classifier_results)')
@@ -205,6 +212,9 @@ class DetectionMetric(BaseMetric):
                 raise KeyError(f'DetectionMetric: video {name}: pred_instances needs '
                                '"segments" (seconds), "scores" and "labels"')
             anns = sample['annotations']
+            if self.gt_cleaning is not None:
+                from mmloc.datasets.annotations import remove_duplicate_annotations
+                anns = remove_duplicate_annotations(list(anns), **self.gt_cleaning)
             self.results.append(dict(
                 video_id=video_id_from_name(name),
                 gt_segments=np.asarray([a['segment'] for a in anns], np.float64).reshape(-1, 2),
