@@ -50,19 +50,10 @@ def train_loader(cfg, paths: dict, workers: int):
     return Runner.build_dataloader(loader, seed=0)
 
 
-def run_epoch(cfg, loader, train: bool = True) -> dict:
-    """One pass over ``loader``: wall time, time waiting for batches, steps."""
-    import torch
-
-    from mmengine.optim import build_optim_wrapper
-
-    from mmloc.registry import MODELS
-    model = optim = None
-    if train:
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model)
-        model.train()
-        optim = build_optim_wrapper(model, cfg.optim_wrapper)
+def timed_epoch(loader, step=None) -> dict:
+    """One pass over ``loader`` calling ``step(batch)`` (None: loading only): wall time,
+    time waiting for batches, steps and each step's time. Plain Python, so that the
+    MMAction2 side (``peer/epoch_mmaction2.py``) times its epoch with the same loop."""
     wait, steps, step_times = 0.0, 0, []
     t0 = time.perf_counter()
     it = iter(loader)
@@ -73,13 +64,28 @@ def run_epoch(cfg, loader, train: bool = True) -> dict:
         except StopIteration:
             break
         wait += time.perf_counter() - t1
-        if train:
+        if step is not None:
             t2 = time.perf_counter()
-            model.train_step(data, optim)
+            step(data)
             step_times.append(time.perf_counter() - t2)
         steps += 1
     return dict(epoch_s=time.perf_counter() - t0, data_wait_s=wait, steps=steps,
                 step_times_s=step_times)
+
+
+def run_epoch(cfg, loader, train: bool = True) -> dict:
+    """:func:`timed_epoch` with the config's BMN and optimiser (``train``) or loading only."""
+    if not train:
+        return timed_epoch(loader)
+    import torch
+    from mmengine.optim import build_optim_wrapper
+
+    from mmloc.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.train()
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    return timed_epoch(loader, lambda data: model.train_step(data, optim))
 
 
 def extrapolate(run: dict, batch: int, full_videos: int) -> float:

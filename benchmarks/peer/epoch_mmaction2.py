@@ -15,7 +15,6 @@ import json
 import os
 import os.path as osp
 import sys
-import time
 
 HERE = osp.dirname(osp.abspath(__file__))
 DEFAULT_PEER_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(HERE))), 'shared', 'peer-bench')
@@ -39,7 +38,9 @@ def main():
     ap.add_argument('--peer-dir', default=os.environ.get('MMLOC_PEER_BENCH', DEFAULT_PEER_DIR))
     args = ap.parse_args()
     sys.path.insert(0, args.peer_dir)
+    sys.path.insert(0, osp.dirname(HERE))
     from common import import_mmaction, setup_torch
+    from epoch_time import timed_epoch   # the same timing loop as the mmloc side
     setup_torch(args.threads)
     import_mmaction()
     import torch
@@ -58,22 +59,7 @@ def main():
         model = MODELS.build(BMN_CFG)
         model.train()
         optim = build_optim_wrapper(model, OPTIM)
-        wait, steps, step_times = 0.0, 0, []
-        t0 = time.perf_counter()
-        it = iter(loader)
-        while True:
-            t1 = time.perf_counter()
-            try:
-                data = next(it)
-            except StopIteration:
-                break
-            wait += time.perf_counter() - t1
-            t2 = time.perf_counter()
-            model.train_step(data, optim)
-            step_times.append(time.perf_counter() - t2)
-            steps += 1
-        out[f'workers{workers}'] = dict(epoch_s=time.perf_counter() - t0, data_wait_s=wait,
-                                        steps=steps, step_times_s=step_times)
+        out[f'workers{workers}'] = timed_epoch(loader, lambda data: model.train_step(data, optim))
     import mmaction
     out['mmaction2'] = mmaction.__version__
     print(json.dumps(out), flush=True)
