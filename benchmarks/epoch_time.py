@@ -8,8 +8,8 @@ cache by default), collate, batch 8 with ``drop_last``, ``model.train_step`` (fo
 loss, backward, clip, Adam). Reported per run: the epoch's wall time, the part spent
 waiting for batches, per-step means, and the epoch time **extrapolated** to
 ``--full-videos`` (ActivityNet v1.3's 9649 training videos: the first, warm-up step
-plus the mean later iteration for each further step); ``scale`` says how much smaller the measured set was. A separate pass times the
-data loading alone (``num_workers 0``). The last line is one JSON object.
+plus the mean later iteration for each further step); ``scale`` says how much smaller
+the measured set was. A separate pass times the data loading alone (``num_workers 0``). The last line is one JSON object.
 
     python benchmarks/epoch_time.py [--videos 80] [--workers 0,2] [--threads 2]
         [--peer-python ~/.cache/mmloc-peer-bench/venv-mmaction2-1.2.0/bin/python]
