@@ -9,7 +9,8 @@ loss, backward, clip, Adam). Reported per run: the epoch's wall time, the part s
 waiting for batches, per-step means, and the epoch time **extrapolated** to
 ``--full-videos`` (ActivityNet v1.3's 9649 training videos: the first, warm-up step
 plus the mean later iteration for each further step); ``scale`` says how much smaller
-the measured set was. A separate pass times the data loading alone (``num_workers 0``). The last line is one JSON object.
+the measured set was. A separate pass times the data loading alone (``num_workers 0``).
+``other_cpu_load``: cores other processes used meanwhile. The last line is one JSON object.
 
     python benchmarks/epoch_time.py [--videos 80] [--workers 0,2] [--threads 2]
         [--peer-python ~/.cache/mmloc-peer-bench/venv-mmaction2-1.2.0/bin/python]
@@ -30,6 +31,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 CONFIG = 'configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py'
 ANET_TRAIN_VIDEOS = 9649
 
@@ -111,6 +113,8 @@ def main(argv=None) -> dict:
     ap.add_argument('--peer-python', default=None,
                     help='also time MMAction2 1.2.0 (its venv python) on the same files')
     args = ap.parse_args(argv)
+    from machine_load import LoadMeter
+    meter = LoadMeter()
     import torch
     torch.set_num_threads(args.threads)
     from mmengine.config import Config
@@ -157,6 +161,7 @@ def main(argv=None) -> dict:
                           f'{run["full_epoch_s_extrapolated"] / 60:.1f} min per epoch',
                           flush=True)
             out['mmaction2'] = peer
+    out['other_cpu_load'] = meter.other_cpu_load()
     print(json.dumps(out))
     return out
 
