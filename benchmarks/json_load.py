@@ -5,7 +5,7 @@ items ``{"label", "segment", "score"}``, seeded) and times, alternating run by r
 ``json.load`` (what MMAction2 reads results with), ``mmloc.utils.io.load_json_file``
 (the strict reader every mmloc file reader uses), and ``json.load`` with the cyclic
 garbage collector paused (the floor of a Python JSON parse). Medians of ``--repeat``
-runs each; the last line is one JSON object.
+runs each, and ``other_cpu_load``; the last line is one JSON object.
 
     python benchmarks/json_load.py [--videos 5000] [--detections 100] [--repeat 3]
 """
@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 
 def write_results(path: str, videos: int, per_video: int, seed: int = 0) -> None:
@@ -58,7 +59,9 @@ def main(argv=None) -> dict:
     ap.add_argument('--detections', type=int, default=100)
     ap.add_argument('--repeat', type=int, default=3)
     args = ap.parse_args(argv)
+    from machine_load import LoadMeter
     from mmloc.utils.io import load_json_file
+    meter = LoadMeter()
     readers = dict(json_load=plain, mmloc_strict=load_json_file,
                    json_load_gc_paused=plain_gc_paused)
     times = {k: [] for k in readers}
@@ -76,6 +79,7 @@ def main(argv=None) -> dict:
                file_mb=round(size_mb, 1),
                **{f'{k}_s': statistics.median(v) for k, v in times.items()})
     out['strict_over_json_load'] = out['mmloc_strict_s'] / out['json_load_s']
+    out['other_cpu_load'] = meter.other_cpu_load()
     for name in readers:
         print(f'{name:>20}: {out[name + "_s"]:.3f} s (median of {args.repeat})')
     print(json.dumps(out))
