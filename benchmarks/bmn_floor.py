@@ -15,7 +15,8 @@ In one run it:
    ``--variants`` (``default``; ``channels_last``: the 2-D PEM convolutions' weights in
    channels-last memory format, which changes no number), and checks that every variant
    gives the default's loss and gradients;
-4. prints achieved GFLOP/s, the floor (FLOPs / best peak) and step / floor. The last line
+4. prints achieved GFLOP/s, the floor (FLOPs / best peak), step / floor and the run's
+   ``other_cpu_load`` (cores used by other processes meanwhile). The last line
    is one JSON object.
 
     python benchmarks/bmn_floor.py [--threads 2] [--steps 3] [--batch 8]
@@ -35,6 +36,7 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'benchmarks'))
 CONFIG = 'configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py'
 
 
@@ -144,6 +146,8 @@ def main(argv=None) -> dict:
     ap.add_argument('--peak-repeat', type=int, default=5)
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args(argv)
+    from machine_load import LoadMeter
+    meter = LoadMeter()
     torch.set_num_threads(args.threads)
     from mmloc.utils import register_all_modules
     register_all_modules()
@@ -184,6 +188,7 @@ def main(argv=None) -> dict:
           f'{fwd_flops / 1e9:.1f} GFLOP: {out["forward_gflop_per_module"]}; peak fp32 GFLOP/s '
           f'{out["peak_gflops"]}; floor '
           f'{floor_s:.3f} s')
+    out['other_cpu_load'] = meter.other_cpu_load()
     print(json.dumps(out))
     return out
 

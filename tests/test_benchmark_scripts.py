@@ -15,7 +15,11 @@ CASES = {
     'bmn': ['--device', 'cpu', '--threads', '1', '--batch', '2', '--temporal-dim', '16',
             '--feat-dim', '16', '--num-samples', '4', '--steps', '1', '--warmup', '0',
             '--infer-videos', '1', '--postproc-videos', '1'],
+    'bmn_floor': ['--threads', '1', '--batch', '1', '--steps', '1', '--peak-repeat', '1',
+                  '--gemm-size', '128', '--variants', 'default,channels_last'],
     'bsn_pgm': ['--videos', '2', '--repeat', '1'],
+    'epoch_time': ['--videos', '8', '--workers', '0', '--threads', '1'],
+    'json_load': ['--videos', '20', '--detections', '5', '--repeat', '1'],
     'eval': ['--videos', '40', '--proposals', '10', '--classes', '4'],
     'extract_features': ['--minutes', '0.2', '--threads', '1', '--size', '64', '48'],
     'scale_eval': ['--videos', '40', '--proposals', '10', '--det-videos', '40',
@@ -30,6 +34,7 @@ CASES = {
 # children, ~40 s), scale_eval starts five processes: slow run only
 MARKS = {'bmn': pytest.mark.slow, 'afsd': pytest.mark.slow, 'scale_eval': pytest.mark.slow,
          'actionformer': pytest.mark.slow,
+         'bmn_floor': pytest.mark.slow, 'epoch_time': pytest.mark.slow,
          'extract_features': pytest.mark.skipif(importlib.util.find_spec('av') is None,
                                                 reason='PyAV is not installed')}
 

@@ -20,6 +20,7 @@ Every reader names the file, the video and the field in its errors.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import warnings
@@ -249,40 +250,41 @@ def class_names_from_gt(gt: Mapping) -> list[str]:
 
 # ----------------------------------------------------------------------------- results
 _JSON_NUMBERS = frozenset((float, int))
+_NO_LABEL = object()
 
 
 def _plain_items(items: list, require_label: bool):
     """``(segments (P, 2), scores (P,), labels or None)`` of one video's result items when
-    they are all plainly valid (what a results writer produces), checked per column;
-    None when anything is unusual, and the per-item checks of :func:`read_results` then
-    find it and name the item (or accept it: an integer label, a numpy scalar)."""
-    if not all(type(item) is dict for item in items):
-        return None
+    they are all plainly valid (what a results writer produces), checked per column with
+    C-level passes (``map``, ``set``, numpy); None when anything is unusual, and the
+    per-item checks of :func:`read_results` then find it and name the item (or accept it:
+    an integer label, a numpy scalar)."""
     try:
         segments = [item['segment'] for item in items]
         scores = [item['score'] for item in items]
-    except KeyError:
+        labels = [item.get('label', _NO_LABEL) for item in items]
+        types = set(map(type, itertools.chain.from_iterable(segments)))
+    except (KeyError, TypeError, AttributeError, IndexError):
         return None
-    if not all(type(seg) is list and len(seg) == 2 for seg in segments):
-        return None
-    if not ({type(x) for seg in segments for x in seg} | set(map(type, scores))) <= \
-            _JSON_NUMBERS:
+    if not (types | set(map(type, scores))) <= _JSON_NUMBERS:
         return None
     try:
-        seg = np.array(segments, dtype=np.float64).reshape(-1, 2)
+        seg = np.array(segments, dtype=np.float64)
         score = np.array(scores, dtype=np.float64)
-    except OverflowError:
+    except (OverflowError, ValueError):    # a huge integer; ragged segments
         return None
+    if seg.shape != (len(items), 2) and len(items):
+        return None
+    seg = seg.reshape(-1, 2)
     if not (np.isfinite(seg).all() and np.isfinite(score).all()
             and (seg[:, 1] >= seg[:, 0]).all()):
         return None
-    with_label = sum('label' in item for item in items)
-    if with_label == 0:
-        return None if require_label and items else (seg, score, None)
-    if with_label < len(items):
-        return None
-    labels = [item['label'] for item in items]
-    return (seg, score, labels) if all(type(lab) is str for lab in labels) else None
+    label_types = set(map(type, labels))
+    if label_types == {str}:
+        return seg, score, labels
+    if not items or (label_types == {object} and not require_label):
+        return seg, score, None
+    return None
 
 
 def read_results(source, require_label: bool = False,

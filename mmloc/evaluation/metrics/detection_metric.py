@@ -67,8 +67,8 @@ def _checked_label_indices(labels, classes: list, index: Mapping, where: str) ->
     """A results file's labels (names or indices) as indices into ``classes``."""
     from mmloc.utils.validation import check_label
     try:   # the common case, class names of the GT: one lookup each
-        if all(type(lab) is str for lab in labels):
-            return np.fromiter((index[lab] for lab in labels), np.int64, len(labels))
+        if set(map(type, labels)) == {str}:
+            return np.array(list(map(index.__getitem__, labels)), dtype=np.int64)
     except KeyError:
         pass   # an unknown name: the per-item check below names it
     out = np.empty(len(labels), dtype=np.int64)
