@@ -22,12 +22,14 @@ CASES = {
                    '--detections', '5', '--classes', '4'],
     'afsd': ['--device', 'cpu', '--threads', '1', '--clip-length', '128', '--crop', '32',
              '--train-steps', '1', '--infer-windows', '1'],
+    'actionformer': ['--quick', '--threads', '1'],
 }
 
 
-# the two model benchmarks take ~10 s each even at tiny sizes, scale_eval starts five
-# processes: slow run only
+# the model benchmarks take ~10 s each even at tiny sizes (actionformer starts four
+# children, ~40 s), scale_eval starts five processes: slow run only
 MARKS = {'bmn': pytest.mark.slow, 'afsd': pytest.mark.slow, 'scale_eval': pytest.mark.slow,
+         'actionformer': pytest.mark.slow,
          'extract_features': pytest.mark.skipif(importlib.util.find_spec('av') is None,
                                                 reason='PyAV is not installed')}
 
