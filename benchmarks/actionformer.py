@@ -4,8 +4,9 @@ formulation, ratios in one run.
 Shapes: batch 2 of 2304 x 2048 I3D features, the full 6-level pyramid, the THUMOS configs
 (``configs/localization/{actionformer,tridet}/*_i3d_thumos14.py``), random weights.
 For each model and each path, fresh subprocesses (so that peak RSS figures do not mix;
-``--repeat`` of them, interleaved mmloc / reference, min time and max memory) measure: a training step (forward + loss + backward + AdamW, gradient clipping 1.0; min over
-the timed steps after one warm-up step), the peak RSS of training (``ru_maxrss`` after it;
+``--repeat`` of them, interleaved mmloc / reference, min time and max memory) measure: a
+training step (forward + loss + backward + AdamW, gradient clipping 1.0; min over the timed
+steps after one warm-up step), the peak RSS of training (``ru_maxrss`` after it;
 ``torch.cuda.max_memory_allocated`` on CUDA), inference per video (batch 1, no grad) and
 post-processing per video (decoding + multi-class Soft-NMS on that video's outputs).
 
@@ -137,6 +138,38 @@ def _top_ops(prof, device: str, n: int = 12) -> list:
         sum(getattr(e, key) for e in events if 'conv' in e.key.lower()) / total
 
 
+def _kernel_times(name: str, length: int, device: str, repeats: int = 3) -> dict:
+    """The one piece the two paths compute differently, forward + backward at level-0 shapes,
+    both formulations interleaved in this process (min over ``repeats``): ActionFormer's local
+    attention (``(2, 4, T, 128)``, window 19), TriDet's Trident decoding (``(2, T, 20)``
+    boundary logits, 16 bins). Returns ``{'mmloc_s', 'reference_s'}``."""
+    import torch
+
+    from mmloc.models.actionformer.attention import local_attention
+    from mmloc.models.actionformer.decoding import trident_offsets
+    from mmloc.testing.actionformer_reference import (shifted_trident_offsets,
+                                                      sliding_chunk_attention)
+    g = torch.Generator().manual_seed(1)
+    if name == 'actionformer':
+        inputs = [torch.randn(2, 4, length, 128, generator=g).to(device).requires_grad_()
+                  for _ in range(3)]
+        mask = (torch.arange(length) < length - 100)[None].repeat(2, 1).to(device)
+        fns = dict(mmloc=lambda: local_attention(*inputs, mask, 19),
+                   reference=lambda: sliding_chunk_attention(*inputs, mask, 19))
+    else:
+        inputs = [torch.randn(2, length, 20, generator=g).to(device).requires_grad_()
+                  for _ in range(2)]
+        inputs.append(torch.randn(2, length, 34, generator=g).to(device).requires_grad_())
+        fns = dict(mmloc=lambda: trident_offsets(*inputs, 16),
+                   reference=lambda: shifted_trident_offsets(*inputs, 16))
+    best = {}
+    for _ in range(repeats):
+        for key, fn in fns.items():
+            t = _timed(lambda: fn().sum().backward(), device)
+            best[key] = min(best.get(key, t), t)
+    return {f'{k}_s': v for k, v in best.items()}
+
+
 def run_child(name: str, path: str, args) -> dict:
     import numpy as np
     import torch
@@ -199,6 +232,7 @@ def run_child(name: str, path: str, args) -> dict:
             step()
             _sync(device)
         result['top_ops'], result['conv_share'] = _top_ops(prof, device)
+        result['kernel'] = _kernel_times(name, length, device)
     # inference per video (batch 1, padded to max_seq_len as upstream) and post-processing
     model.eval()
     one = x[:1]
@@ -251,6 +285,7 @@ def _merge(runs: list) -> dict:
         out[key] = min(r[key] for r in runs)
     for key in ('peak_rss_mb', 'cuda_peak_mb'):
         out[key] = None if out[key] is None else max(r[key] for r in runs)
+        out[key + '_min'] = None if out[key] is None else min(r[key] for r in runs)
     out['nms_equal'] = all(r.get('nms_equal', True) for r in runs)
     out['children'] = len(runs)
     return out
@@ -275,6 +310,7 @@ def report(name: str, ours: dict, ref: dict) -> dict:
         train_step_s=ours['train_step_s'], ref_train_step_s=ref['train_step_s'],
         train_speedup=_ratio(ref['train_step_s'], ours['train_step_s']),
         peak_mb=ours[mem], ref_peak_mb=ref[mem], peak_memory_ratio=ours[mem] / ref[mem],
+        peak_mb_min=ours[mem + '_min'], ref_peak_mb_min=ref[mem + '_min'],
         memory_kind=mem, infer_video_s=ours['infer_video_s'],
         ref_infer_video_s=ref['infer_video_s'],
         infer_speedup=_ratio(ref['infer_video_s'], ours['infer_video_s']),
@@ -282,7 +318,8 @@ def report(name: str, ours: dict, ref: dict) -> dict:
         ref_postprocess_video_s=ref['postprocess_video_s'],
         postprocess_speedup=_ratio(ref['postprocess_video_s'], ours['postprocess_video_s']),
         detections=ours['detections'], max_attention_keys=ours['max_attention_keys'],
-        conv_share=ours.get('conv_share'), children_per_path=ours['children'])
+        conv_share=ours.get('conv_share'), children_per_path=ours['children'],
+        kernel=ours.get('kernel'))
     print(f'\n== {name}: {ours["params"]:,} parameters, {ours["children"]} child(ren) per path; '
           f'first-step loss equal to '
           f'{loss_rel:.1e} (relative); on the same candidates both NMS give the same '
@@ -297,11 +334,20 @@ def report(name: str, ours: dict, ref: dict) -> dict:
         r = summary[ratio] if ratio else summary['peak_memory_ratio']
         print(f'{label:28s}{summary[key]:12.3f}{summary["ref_" + key]:15.3f}'
               f'{("x%.2f" % r) if ratio else ("%.2f" % r):>8s}')
+    print(f'peak memory over the children: mmloc {summary["peak_mb_min"]:.0f}-'
+          f'{summary["peak_mb"]:.0f} MiB, official form {summary["ref_peak_mb_min"]:.0f}-'
+          f'{summary["ref_peak_mb"]:.0f} MiB')
     if ours['max_attention_keys']:
         print(f'largest attention key length {ours["max_attention_keys"]} < T = '
               f'{ours["level0_length"]}: no T x T attention matrix')
     else:
         print('no attention call (SGP backbone): no T x T attention matrix')
+    if ours.get('kernel'):
+        k = ours['kernel']
+        what = 'local attention' if name == 'actionformer' else 'Trident decoding'
+        print(f'{what} alone, fwd+bwd at level 0, both in one process: mmloc '
+              f'{k["mmloc_s"]:.3f} s, official form {k["reference_s"]:.3f} s '
+              f'(x{_ratio(k["reference_s"], k["mmloc_s"]):.2f})')
     if 'top_ops' in ours:
         print(f'where the training step goes (self time; convolutions '
               f'{100 * ours["conv_share"]:.0f} %):')
@@ -320,10 +366,11 @@ def main(argv=None):
     argv += ['--quick'] * args.quick + ['--no-profile'] * args.no_profile
     import torch
     length, channels = (QUICK[0], QUICK[1]) if args.quick else (2304, 2048)
+    cuda = args.device.startswith('cuda')
+    where = torch.cuda.get_device_name() if cuda else platform.machine()
     print(f'ActionFormer / TriDet benchmark: batch {args.batch} x {length} x {channels}, '
-          f'device {args.device} '
-          f'({torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.machine()}'
-          f', {args.threads} threads), torch {torch.__version__}; ratios = official form / mmloc')
+          f'device {args.device} ({where}, {args.threads} threads), torch {torch.__version__}; '
+          'ratios = official form / mmloc')
     summaries = []
     for name in args.models:
         runs = {path: [] for path in PATHS}

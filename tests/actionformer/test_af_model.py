@@ -272,3 +272,19 @@ def test_upstream_file_loads_its_ema_weights_through_the_ema_hook():
     _load_checkpoint_to_model(dst, ckpt, strict=True)
     for k, v in src.state_dict().items():
         torch.testing.assert_close(dst.state_dict()[k], v + 1.0)
+
+
+@pytest.mark.parametrize('T, window, n', [(36, 7, 30), (36, 19, 36)])
+def test_local_attention_gradients_equal_official(T, window, n):
+    """Forward and backward of the banded attention against the sliding-chunk formulation."""
+    torch.manual_seed(T)
+    mask = torch.arange(T)[None].repeat(2, 1) < torch.tensor([[n], [T]])
+    data = torch.randn(3, 2, 2, T, 4)
+    grads = []
+    for fn in (local_attention, sliding_chunk_attention):
+        q, k, v = (x.clone().requires_grad_() for x in data.unbind(0))
+        out = fn(q, k, v, mask, window) * mask[:, None, :, None]
+        (out * torch.linspace(-1, 1, T)[:, None]).sum().backward()
+        grads.append([out.detach(), q.grad, k.grad, v.grad])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=2e-6, rtol=1e-5)

@@ -44,9 +44,12 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kv_mask: 
     qb = F.pad(q, (0, 0, 0, pad_q)).view(B, h, n, block, d)
     kp = F.pad(k, (0, 0, w, pad_q + w))
     vp = F.pad(v, (0, 0, w, pad_q + w))
-    # (B, h, n, span, d) windows of keys / values around each query block
-    kb = kp.unfold(2, span, block).transpose(-1, -2)
-    vb = vp.unfold(2, span, block).transpose(-1, -2)
+    # (B, h, n, span, d) windows of keys / values around each query block, copied once into
+    # a dense layout: on the overlapping unfold view the batched matmuls of the attention
+    # (and of its backward) fall back to one small copy per block (same numbers, ~2x slower
+    # on CPU, benchmarks/actionformer.py)
+    kb = kp.unfold(2, span, block).transpose(-1, -2).contiguous()
+    vb = vp.unfold(2, span, block).transpose(-1, -2).contiguous()
     # key j = blk * block + b - w for local key b; band: 0 <= b - a <= 2w
     a = torch.arange(block, device=q.device)
     b = torch.arange(span, device=q.device)
