@@ -5,6 +5,7 @@ The checks are the ones of every mmloc reader (:mod:`mmloc.utils.validation`); e
 ``KeyError``) naming the file, the video, the item and the field."""
 from __future__ import annotations
 
+import os
 import warnings
 
 from mmloc.utils.io import load_json_file
@@ -123,3 +124,33 @@ def remove_duplicate_annotations(annotations: list, tol_s: float = 1e-3,
             continue
         kept.append(ann)
     return kept
+
+
+def classes_by_label_id(source, name: str = '<annotations>') -> tuple | None:
+    """Class names indexed by the official JSON's ``label_id`` (ActionFormer's layout).
+
+    ``source``: a path, the loaded file, or its ``database`` dict. Every annotation of every
+    split counts (upstream builds its ``label -> label_id`` dict from the whole file). Returns
+    ``None`` unless every annotation has a ``label_id`` and the ids are ``0 .. n-1``; a
+    ``label_id`` naming two labels is an error.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        source, name = load_json_file(source), os.fspath(source)
+    data = source
+    records = data.get('database', data) if isinstance(data, dict) else {}
+    anns = [a for r in records.values() if isinstance(r, dict)
+            and isinstance(r.get('annotations', []), list)
+            for a in r.get('annotations', []) if isinstance(a, dict) and 'label' in a]
+    if not anns or not all('label_id' in a for a in anns):
+        return None
+    by_id = {}
+    for a in anns:
+        label_id = check_number(a['label_id'], f'{name}: "label_id" of {a["label"]!r}',
+                                integer=True)
+        known = by_id.setdefault(label_id, str(a['label']))
+        if known != str(a['label']):
+            raise FormatError(f'{name}: label_id {a["label_id"]} names both {known!r} and '
+                              f'{a["label"]!r}')
+    if sorted(by_id) != list(range(len(by_id))):
+        return None
+    return tuple(by_id[i] for i in range(len(by_id)))

@@ -29,13 +29,12 @@ from typing import List, Optional, Sequence
 
 from mmengine.dataset import BaseDataset
 
-from mmloc.evaluation.formats import classes_by_label_id
 from mmloc.registry import DATASETS
 from mmloc.structures import window_offsets
 from mmloc.utils.io import load_json_file, read_utf8_text
 from mmloc.utils.validation import (FormatError, check_label, check_number, check_video_ids,
                                     warn_outside_duration)
-from .annotations import validate_segments
+from .annotations import classes_by_label_id, validate_segments
 from .transforms.loading import FEATURE_EXTS, feature_length
 
 FIT_MODES = (None, 'resize', 'pad', 'sliding')
