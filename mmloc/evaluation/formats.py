@@ -113,8 +113,9 @@ def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, fl
         raise FormatError(f'{where}: "annotations" must be a list, got {type(anns).__name__}')
     field = 'duration' if 'duration' in rec else 'duration_second' if 'duration_second' in rec \
         else None
-    duration = None if field is None else check_number(rec[field], f'{where}: "{field}"',
-                                                       positive=True)
+    # null: not known (198 videos of the ActivityNet v1.3 validation GT); nothing to check
+    duration = None if field is None or rec[field] is None else check_number(
+        rec[field], f'{where}: "{field}"', positive=True)
     segments, labels = [], []
     chars = {name: [] for name in DETAD_CHARACTERISTIC_FIELDS.values()}
     for i, ann in enumerate(anns):

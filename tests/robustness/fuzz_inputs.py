@@ -358,8 +358,8 @@ def _ref_gt_record(rec, outside):
     need(isinstance(rec, dict) and isinstance(rec.get('annotations'), list))
     duration = None
     for field in ('duration', 'duration_second'):
-        if field in rec:
-            duration = ref_float(rec[field], positive=True)
+        if field in rec:       # null: the duration is not known
+            duration = None if rec[field] is None else ref_float(rec[field], positive=True)
             break
     segs, labs = [], []
     for ann in rec['annotations']:
