@@ -233,6 +233,9 @@ REGRESSIONS = [
     ('classifier', b'{"results": {"0": [0.0], "1": [0.0], "00": [0.0]}}', 'parsed'),
     ('classifier', b'{"results": {"a": [0.5, 1.5], "b": [2, -1.0]}}', 'parsed'),
     ('classifier', b'{"results": {"a": [0.5, true]}}', 'refused'),
+    # full run: the real v1.3 validation GT has "duration": null for 198 videos (not known)
+    ('gt_official', b'{"database": {"a": {"subset": "validation", "duration": null, '
+     b'"annotations": [{"segment": [1.0, 4.0], "label": "x"}]}}}', 'parsed'),
 ]
 
 
