@@ -19,8 +19,10 @@ from mmengine.structures import InstanceData
 
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
-from ..layers import (BMBagIndex, bm_bag_index, bm_bag_tensors, bm_dense_mask, bm_sparse_mask,
-                      bm_valid_mask, dense_bm_layer, fused_bm_conv3d)
+from ..layers import (BMBagIndex, band_cells, band_plan, band_rows_as_windows,
+                      banded_conv_stack, bm_bag_index, bm_bag_tensors, bm_dense_mask,
+                      bm_sparse_mask, bm_valid_mask, check_banded_stack, dense_bm_layer,
+                      fused_bm_cells, fused_bm_conv3d)
 from ..utils import bmn_labels, post_processing
 
 
@@ -83,6 +85,15 @@ class BMN(BaseModel):
         hidden_dim_1d, hidden_dim_2d, hidden_dim_3d: channel widths.
         bm_layer: ``'fused'`` (sparse sampling fused with the Conv3d, default) or
             ``'dense'`` (MMAction2's dense mask + Conv3d, for verification).
+        bm_region: which cells of the BM map the 2-D head (``x_2d_p``) computes.
+            ``'full'``: all T x T, as MMAction2. ``'valid'``: only what the valid cells
+            ``s + d <= T - 1`` read (:func:`~mmloc.models.layers.banded_conv_stack`), about
+            55 % of the work; valid cells, loss and gradients are the same numbers (up to
+            float summation order), the other cells come out as 0. ``'auto'`` (default):
+            ``'valid'`` while autograd records (training, where the loss masks the other
+            cells anyway), ``'full'`` otherwise, so inference and export give MMAction2's
+            whole map.
+        bm_region_bands: bands along d of the ``'valid'`` computation.
         data_preprocessor, init_cfg: as in mmengine's ``BaseModel``.
         loss_cls: deprecated name of ``loss`` (MMAction2 configs use it); it holds the whole
             loss, not a classification term.
@@ -104,6 +115,8 @@ class BMN(BaseModel):
                  hidden_dim_2d: int = 128,
                  hidden_dim_3d: int = 512,
                  bm_layer: str = 'fused',
+                 bm_region: str = 'auto',
+                 bm_region_bands: int = 8,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  loss_cls: Optional[dict] = None) -> None:
@@ -116,6 +129,8 @@ class BMN(BaseModel):
             loss = loss_cls
         if bm_layer not in ('fused', 'dense'):
             raise ValueError(f"BMN: bm_layer must be 'fused' or 'dense', got {bm_layer!r}")
+        if bm_region not in ('auto', 'valid', 'full'):
+            raise ValueError(f"BMN: bm_region must be 'auto', 'valid' or 'full', got {bm_region!r}")
         if feat_dim % 4 or hidden_dim_1d % 4:
             raise ValueError(f'BMN: feat_dim ({feat_dim}) and hidden_dim_1d ({hidden_dim_1d}) '
                              'must be divisible by 4 (grouped Conv1d with groups=4)')
@@ -130,6 +145,7 @@ class BMN(BaseModel):
         self.post_process_top_k = post_process_top_k
         self.feature_extraction_interval = feature_extraction_interval
         self.bm_layer = bm_layer
+        self.bm_region = bm_region
         self.loss_module = MODELS.build(loss if loss is not None else dict(type='BMNLoss'))
         self.hidden_dim_1d = hidden_dim_1d
         self.hidden_dim_2d = hidden_dim_2d
@@ -157,18 +173,31 @@ class BMN(BaseModel):
             nn.Conv2d(hidden_dim_2d, hidden_dim_2d, kernel_size=3, padding=1),
             nn.ReLU(inplace=True),
             nn.Conv2d(hidden_dim_2d, 2, kernel_size=1), nn.Sigmoid())
+        self._band_plan = band_plan(temporal_dim, check_banded_stack(self.x_2d_p),
+                                    min(int(bm_region_bands), temporal_dim))
 
         # Constants, rebuilt from the config and never saved (persistent=False).
         self.register_buffer('bm_mask', torch.from_numpy(bm_valid_mask(temporal_dim)),
                              persistent=False)
         sparse = bm_sparse_mask(temporal_dim, num_samples, num_samples_per_bin, boundary_ratio)
         if bm_layer == 'fused':
-            for name, value in bm_bag_tensors(bm_bag_index(sparse)).items():
-                self.register_buffer(f'bm_{name}', value, persistent=False)
+            self._register_bag_index('bm', bm_bag_index(sparse))
+            if bm_region != 'full':
+                # the cells the banded head reads, laid out as its first layer's windows
+                self._register_bag_index('bm_band',
+                                         bm_bag_index(sparse, *band_cells(self._band_plan)))
         else:
             mask = bm_dense_mask(temporal_dim, num_samples, num_samples_per_bin,
                                  boundary_ratio)
             self.register_buffer('sample_mask', torch.from_numpy(mask), persistent=False)
+
+    def _register_bag_index(self, prefix: str, index: BMBagIndex) -> None:
+        # tensors as non-persistent buffers (they follow .to(device)), band edges as ints
+        for name, value in bm_bag_tensors(index).items():
+            if isinstance(value, torch.Tensor):
+                self.register_buffer(f'{prefix}_{name}', value, persistent=False)
+            else:
+                setattr(self, f'{prefix}_{name}', value)
 
     @property
     def tscale(self) -> int:
@@ -214,15 +243,27 @@ class BMN(BaseModel):
         end = self.x_1d_e(base).squeeze(1)
         feat = self.x_1d_p(base)
         conv3d = self.x_3d_p[0]
+        banded = self._valid_region_only()
         if self.bm_layer == 'fused':
-            index = {name: getattr(self, f'bm_{name}') for name in BMBagIndex._fields}
-            # x_3d_p[1] (ReLU) is applied inside, before the channels-last view.
-            bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, index, relu=True)
+            # x_3d_p[1] (ReLU) is applied inside, on the contiguous rows
+            prefix = 'bm_band' if banded else 'bm'
+            index = {name: getattr(self, f'{prefix}_{name}') for name in BMBagIndex._fields}
+            if banded:       # only the cells the head reads, as its first layer's windows
+                rows = fused_bm_cells(feat, conv3d.weight, conv3d.bias, index, relu=True)
+                bm = band_rows_as_windows(rows, self._band_plan, x.shape[0])
+            else:
+                bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, index, relu=True)
         else:
             bm = dense_bm_layer(feat, self.sample_mask, self.num_samples)
             bm = self.x_3d_p(bm).squeeze(2)
-        bm = self.x_2d_p(bm)
-        return bm, start, end
+        if banded:
+            return banded_conv_stack(bm, self.x_2d_p, self._band_plan), start, end
+        return self.x_2d_p(bm), start, end
+
+    def _valid_region_only(self) -> bool:
+        if self.bm_region == 'auto':
+            return torch.is_grad_enabled() and not torch.jit.is_tracing()
+        return self.bm_region == 'valid'
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         x = self._stack_inputs(inputs)

@@ -1,0 +1,310 @@
+"""BMN's 2-D head over the valid triangle of the BM map only.
+
+A BM map cell ``(d, s)`` (duration index d, start index s) is a proposal only where
+``s + d <= T - 1`` (``bm_mask``); BMN's loss multiplies every other cell by zero, so in
+training about half of the 2-D convolutions' work is spent on cells nothing depends on.
+This module computes, for each layer of a stack of stride-1 "same" convolutions, only the
+cells that the valid triangle of the stack's output reads (the triangle dilated by the
+half-widths of the kernels that follow), band by band along d: each band is a rectangle
+``rows [a, b) x cols [0, w)`` whose width is that of its widest (first) row. The cells a
+valid output reads are the same numbers as in the full-map stack (same kernels, same
+zero padding at the map's true border), so the valid outputs, the loss and every
+gradient equal the full-map computation up to float summation order; cells outside the
+valid triangle come out as 0.
+"""
+from __future__ import annotations
+
+from typing import List, NamedTuple, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BandPlan(NamedTuple):
+    """Which rectangle of each layer's output is computed.
+
+    Attributes:
+        temporal_dim: T, the map is (T(d), T(s)).
+        edges: (K+1,) row edges of the K bands along d.
+        widths: per conv layer (in stack order), (K,) columns ``[0, w)`` computed for each
+            band of that layer's output.
+    """
+    temporal_dim: int
+    edges: Tuple[int, ...]
+    widths: Tuple[Tuple[int, ...], ...]
+
+
+def needed_columns(temporal_dim: int, kernel_sizes: Sequence[int]) -> List[np.ndarray]:
+    """Per layer, how many leading columns of each row its output must hold.
+
+    Args:
+        temporal_dim: T.
+        kernel_sizes: odd square kernel sizes of the stack's convolutions, in order.
+
+    Returns:
+        One (T,) int array per layer (stack order): row d of that layer's output is needed
+        on columns ``[0, n[d])``. The last layer needs the valid triangle ``n[d] = T - d``;
+        a k x k layer needs its input on its own needed cells dilated by ``k // 2``.
+    """
+    T = int(temporal_dim)
+    need = np.arange(T, 0, -1)                         # T - d: the valid triangle
+    per_layer = [need]
+    for k in reversed(list(kernel_sizes)[1:]):
+        r = int(k) // 2
+        padded = np.concatenate([np.full(r, need[0]), need, np.zeros(r, need.dtype)])
+        widest = np.max(np.lib.stride_tricks.sliding_window_view(padded, 2 * r + 1), axis=1)
+        need = np.minimum(T, widest + r)
+        per_layer.append(need)
+    return per_layer[::-1]
+
+
+def band_plan(temporal_dim: int, kernel_sizes: Sequence[int], num_bands: int) -> BandPlan:
+    """Split the rows into ``num_bands`` equal bands and size each layer's rectangles.
+
+    Args:
+        temporal_dim: T.
+        kernel_sizes: odd kernel sizes of the stack's convolutions, in order.
+        num_bands: K, 1 <= K <= T.
+
+    Returns:
+        :class:`BandPlan`; band k of layer l covers rows ``[edges[k], edges[k+1])`` and
+        columns ``[0, widths[l][k])`` (the needed width of the band's first, widest row).
+    """
+    T = int(temporal_dim)
+    if any(int(k) % 2 == 0 for k in kernel_sizes):
+        raise ValueError(f'band_plan: kernel sizes must be odd, got {list(kernel_sizes)}')
+    if not 1 <= num_bands <= T:
+        raise ValueError(f'band_plan: num_bands must be in [1, {T}], got {num_bands}')
+    edges = tuple(int(e) for e in np.linspace(0, T, num_bands + 1).round())
+    widths = tuple(tuple(int(need[a]) for a in edges[:-1])
+                   for need in needed_columns(T, kernel_sizes))
+    return BandPlan(T, edges, widths)
+
+
+def band_cells(plan: BandPlan) -> Tuple[np.ndarray, Tuple[int, ...]]:
+    """The cells of the first layer's band rectangles, to compute them and nothing else.
+
+    Returns:
+        cells: (M,) int64 ids ``d*T + s``, band by band, row-major within a band.
+        band_edges: (K+1,) edges of the bands in ``cells``.
+    """
+    T = plan.temporal_dim
+    cells, edges = [], [0]
+    for a, b, w in zip(plan.edges[:-1], plan.edges[1:], plan.widths[0]):
+        cells.append((np.arange(a, b)[:, None] * T + np.arange(w)[None, :]).reshape(-1))
+        edges.append(edges[-1] + (b - a) * w)
+    return np.concatenate(cells).astype(np.int64), tuple(edges)
+
+
+class _RowsToWindows(torch.autograd.Function):
+    """(B*M, C) band-major rows -> per-band (B, C, h, w) channels-last views.
+
+    The backward concatenates the window gradients (one copy) instead of autograd's
+    per-slice full-size zero maps.
+    """
+
+    @staticmethod
+    def forward(ctx, rows, shapes, batch):
+        ctx.shapes, ctx.batch = shapes, batch
+        windows, start = [], 0
+        for h, w in shapes:
+            n = batch * h * w
+            windows.append(rows[start:start + n].view(batch, h, w, -1).permute(0, 3, 1, 2))
+            start += n
+        return tuple(windows)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grads):
+        parts = [g.permute(0, 2, 3, 1).reshape(-1, g.shape[1]) for g in grads]
+        return torch.cat(parts), None, None
+
+
+def band_rows_as_windows(rows: torch.Tensor, plan: BandPlan, batch: int) -> List[torch.Tensor]:
+    """(B*M, C) rows in :func:`band_cells` order, band-major then video-major ->
+    one (B, C, h_k, w_k) channels-last view per band (no copy)."""
+    shapes = tuple((b - a, w) for a, b, w in zip(plan.edges[:-1], plan.edges[1:],
+                                                 plan.widths[0]))
+    return list(_RowsToWindows.apply(rows, shapes, batch))
+
+
+def _band_windows(T: int, edges: Sequence[int], widths: Sequence[int], r: int) -> list:
+    """Per band: the slice of the map it reads and the zero padding around it.
+
+    Band ``[a, b) x [0, w)`` of a layer with half-width r reads rows ``[a-r, b+r)`` and
+    cols ``[-r, w+r)`` of its input; the part outside the map is zero padding.
+    """
+    windows = []
+    for a, b, w in zip(edges[:-1], edges[1:], widths):
+        r0, r1, c1 = max(0, a - r), min(T, b + r), min(T, w + r)
+        pad = (r, w + r - c1, r0 - (a - r), (b + r) - r1)      # left, right, top, bottom
+        windows.append((r0, r1, c1, pad))
+    return windows
+
+
+def _zero_outside(buf: torch.Tensor, top: int, height: int, left: int, width: int) -> None:
+    """Zero ``buf`` outside rows ``[top, top+height)`` x cols ``[left, left+width)``."""
+    buf[:, :, :top].zero_()
+    buf[:, :, top + height:].zero_()
+    buf[:, :, top:top + height, :left].zero_()
+    buf[:, :, top:top + height, left + width:].zero_()
+
+
+class _BandSplit(torch.autograd.Function):
+    """(B, C, T, T) -> one zero-padded, channels-last window per band.
+
+    Autograd's own slicing would give every window's gradient as a full-size zero map to
+    be summed; this backward adds the K window gradients into one map instead.
+    """
+
+    @staticmethod
+    def forward(ctx, x, windows):
+        ctx.windows, ctx.shape = windows, x.shape
+        B, C = x.shape[:2]
+        out = []
+        for r0, r1, c1, (left, right, top, bottom) in windows:
+            h, w = r1 - r0, c1
+            buf = torch.empty((B, C, top + h + bottom, left + w + right), dtype=x.dtype,
+                              device=x.device, memory_format=torch.channels_last)
+            buf[:, :, top:top + h, left:left + w] = x[:, :, r0:r1, :c1]
+            _zero_outside(buf, top, h, left, w)
+            out.append(buf)
+        return tuple(out)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grads):
+        like = next(g for g in grads if g is not None)
+        grad = torch.empty(ctx.shape, dtype=like.dtype, device=like.device,
+                           memory_format=torch.channels_last)
+        # 1x1 kernels: the windows tile the rows without overlap, so each gradient is
+        # written once and only the columns right of it need zeros
+        disjoint = all(pad == (0, 0, 0, 0) for *_, pad in ctx.windows)
+        if not disjoint:
+            grad.zero_()
+        grads = list(grads)
+        for k, (r0, r1, c1, (left, _, top, _)) in enumerate(ctx.windows):
+            g, grads[k] = grads[k], None          # let each window's gradient go when used
+            g = g[:, :, top:top + (r1 - r0), left:left + c1] if g is not None else 0
+            if disjoint:
+                grad[:, :, r0:r1, :c1] = g
+                grad[:, :, r0:r1, c1:].zero_()
+            else:
+                grad[:, :, r0:r1, :c1] += g
+        return grad, None
+
+
+class _BandMerge(torch.autograd.Function):
+    """Band outputs (B, C, h_k, w_k), stacked along d -> (B, C, T, T), 0 right of each."""
+
+    @staticmethod
+    def forward(ctx, T, *bands):
+        ctx.shapes = [tuple(band.shape[-2:]) for band in bands]
+        B, C = bands[0].shape[:2]
+        out = torch.empty((B, C, T, T), dtype=bands[0].dtype, device=bands[0].device,
+                          memory_format=torch.channels_last)
+        row = 0
+        for band in bands:
+            h, w = band.shape[-2:]
+            out[:, :, row:row + h, :w] = band
+            out[:, :, row:row + h, w:].zero_()
+            row += h
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        grads, row = [], 0
+        for h, w in ctx.shapes:
+            grads.append(grad[:, :, row:row + h, :w])
+            row += h
+        return (None, *grads)
+
+
+def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module],
+                      plan: BandPlan) -> torch.Tensor:
+    """Run a stack of stride-1 "same" Conv2d layers (and elementwise modules) band-wise.
+
+    Args:
+        x: (B, C, T(d), T(s)) input map (any memory format), or the first layer's input
+            windows (a list from :func:`band_rows_as_windows`; the first conv must be 1x1).
+        layers: ``nn.Conv2d`` (square odd kernel, stride 1, dilation 1, groups 1, padding
+            k // 2, zero padding) interleaved with elementwise modules (ReLU, Sigmoid, ...);
+            elementwise modules before the first conv must map 0 to 0 (they run on the
+            zero-padded windows). See :func:`check_banded_stack`.
+        plan: from :func:`band_plan` with this stack's kernel sizes and T.
+
+    Returns:
+        (B, C_out, T, T): equal to ``layers(x)`` on the valid triangle ``s + d <= T - 1``
+        (up to float summation order), 0 outside it.
+    """
+    T = plan.temporal_dim
+    convs = [m for m in layers if isinstance(m, nn.Conv2d)]
+    if len(convs) != len(plan.widths):
+        raise ValueError(f'banded_conv_stack: the plan has {len(plan.widths)} conv layers, '
+                         f'the stack {len(convs)}')
+    windows = None
+    if isinstance(x, (list, tuple)):
+        windows = list(x)
+        if convs[0].kernel_size != (1, 1) or [tuple(w.shape[-2:]) for w in windows] != [
+                (b - a, w) for a, b, w in zip(plan.edges[:-1], plan.edges[1:], plan.widths[0])]:
+            raise ValueError('banded_conv_stack: input windows need a 1x1 first conv and '
+                             'the shapes of band_rows_as_windows')
+    elif x.shape[-2:] != (T, T):
+        raise ValueError(f'banded_conv_stack: expected a ({T}, {T}) map, got '
+                         f'{tuple(x.shape[-2:])}')
+    modules = list(layers)
+    conv_idx = [i for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
+    edges = plan.edges
+    for layer_no, start in enumerate(conv_idx):
+        conv = modules[start]
+        stop = conv_idx[layer_no + 1] if layer_no + 1 < len(conv_idx) else len(modules)
+        before = modules[:start] if layer_no == 0 else []
+        r = conv.kernel_size[0] // 2
+        bands = []
+        if windows is None:
+            windows = _BandSplit.apply(x, _band_windows(T, edges, plan.widths[layer_no], r))
+        for window in windows:
+            for module in before:             # e.g. the ReLU after BMN's Conv3d
+                window = module(window)
+            y = F.conv2d(window, conv.weight, conv.bias)
+            for module in modules[start + 1:stop]:
+                y = module(y)
+            bands.append(y)
+        x, windows = _BandMerge.apply(T, *bands), None
+    idx = torch.arange(T, device=x.device)
+    valid = (idx[:, None] + idx[None, :]) <= T - 1                  # (d, s) on bm_mask
+    return x * valid.to(x.dtype)
+
+
+_ZERO_PRESERVING = (nn.ReLU, nn.Identity, nn.LeakyReLU, nn.GELU)     # f(0) == 0
+
+
+def check_banded_stack(layers: Sequence[nn.Module]) -> List[int]:
+    """Kernel sizes of ``layers``' convolutions, in order.
+
+    Raises ValueError unless every conv is a stride-1 "same" square conv with an odd kernel
+    and zero padding, every other module is an elementwise activation, and those before
+    the first conv keep 0 at 0.
+    """
+    sizes = []
+    for m in layers:
+        if isinstance(m, nn.Conv2d):
+            k = m.kernel_size[0]
+            if (m.kernel_size != (k, k) or k % 2 == 0 or m.stride != (1, 1)
+                    or m.dilation != (1, 1) or m.groups != 1 or m.padding != (k // 2, k // 2)
+                    or m.padding_mode != 'zeros'):
+                raise ValueError(f'banded_conv_stack: {m} is not a stride-1 "same" square '
+                                 'conv with an odd kernel and zero padding')
+            sizes.append(k)
+        elif isinstance(m, _ZERO_PRESERVING) or (sizes and isinstance(m, nn.Sigmoid)):
+            continue
+        else:
+            raise ValueError(f'banded_conv_stack: {type(m).__name__} is neither a Conv2d nor an '
+                             'elementwise activation (one that keeps 0 at 0 before the first '
+                             'conv)')
+    if not sizes:
+        raise ValueError('banded_conv_stack: the stack has no Conv2d')
+    return sizes

@@ -1,0 +1,160 @@
+"""The 2-D head over the valid triangle only (mmloc.models.layers.bm_region)."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmloc.models.layers import (band_plan, banded_conv_stack, bm_valid_mask,
+                                 check_banded_stack, needed_columns)
+from mmloc.models.localizers.bmn import BMN
+
+
+def _dilated_reference(T, kernel_sizes):
+    """Needed cells per layer by brute force: dilate the valid triangle cell by cell."""
+    need = bm_valid_mask(T).astype(bool)
+    per_layer = [need]
+    for k in reversed(kernel_sizes[1:]):
+        r = k // 2
+        prev = np.zeros_like(need)
+        for d, s in zip(*np.nonzero(need)):
+            prev[max(0, d - r):d + r + 1, max(0, s - r):s + r + 1] = True
+        need = prev
+        per_layer.append(need)
+    return per_layer[::-1]
+
+
+@pytest.mark.parametrize('T,kernels', [(100, [1, 3, 3, 1]), (17, [3, 5, 1]), (9, [5, 5]),
+                                       (1, [3]), (12, [1, 1])])
+def test_needed_columns_match_brute_force_dilation(T, kernels):
+    for need, ref in zip(needed_columns(T, kernels), _dilated_reference(T, kernels)):
+        # the needed cells of every row are a prefix [0, n[d])
+        prefix = np.arange(T)[None, :] < need[:, None]
+        assert np.array_equal(prefix, ref)
+
+
+def _stack(kernels, channels, seed):
+    torch.manual_seed(seed)
+    layers = []
+    for i, k in enumerate(kernels):
+        layers += [nn.Conv2d(channels[i], channels[i + 1], k, padding=k // 2),
+                   nn.ReLU() if i + 1 < len(kernels) else nn.Sigmoid()]
+    return nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize('T,kernels,bands', [(30, [1, 3, 3, 1], 4), (30, [1, 3, 3, 1], 30),
+                                             (23, [3, 5, 1], 3), (8, [3], 1), (16, [1, 3], 16)])
+def test_banded_stack_equals_full_stack_on_valid_cells_and_gradients(T, kernels, bands):
+    channels = [6] + [5] * (len(kernels) - 1) + [2]
+    stack = _stack(kernels, channels, seed=T)
+    valid = torch.from_numpy(bm_valid_mask(T))
+    x = torch.randn(2, channels[0], T, T, dtype=torch.float64)
+    stack = stack.double()
+    plan = band_plan(T, check_banded_stack(stack), bands)
+
+    x_full = x.clone().requires_grad_()
+    full = stack(x_full)
+    weight = torch.rand_like(full)
+    (full * valid * weight).sum().backward()
+    grads_full = [p.grad.clone() for p in stack.parameters()]
+    stack.zero_grad()
+
+    x_band = x.clone().requires_grad_()
+    banded = banded_conv_stack(x_band, stack, plan)
+    (banded * weight).sum().backward()          # no mask: outside cells are 0 already
+
+    torch.testing.assert_close(banded * valid, full * valid, rtol=1e-12, atol=1e-12)
+    assert torch.count_nonzero(banded * (1 - valid)) == 0
+    torch.testing.assert_close(x_band.grad, x_full.grad, rtol=1e-10, atol=1e-12)
+    for p, g in zip(stack.parameters(), grads_full):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
+
+
+def test_banded_stack_reads_the_halo_of_invalid_cells():
+    # a 3x3 conv's valid output next to the diagonal reads invalid input cells: zeroing
+    # them must change the result (the plan keeps them), in the full and the banded path
+    T = 10
+    stack = _stack([3], [1, 1], seed=0).double()
+    x = torch.rand(1, 1, T, T, dtype=torch.float64) + 1
+    plan = band_plan(T, [3], 3)
+    valid = torch.from_numpy(bm_valid_mask(T)).double()
+    with torch.no_grad():
+        a = banded_conv_stack(x, stack, plan)
+        b = banded_conv_stack(x * valid, stack, plan)
+    assert not torch.equal(a, b)
+    torch.testing.assert_close(a, stack(x) * valid, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('bad', [nn.Conv2d(2, 2, 2, padding=1), nn.Conv2d(2, 2, 3, padding=0),
+                                 nn.Conv2d(2, 2, 3, padding=1, stride=2),
+                                 nn.Conv2d(2, 2, 3, padding=2, dilation=2),
+                                 nn.Conv2d(2, 2, 3, padding=1, groups=2),
+                                 nn.Conv2d(2, 2, 3, padding=1, padding_mode='reflect'),
+                                 nn.BatchNorm2d(2)])
+def test_check_banded_stack_refuses_what_it_cannot_band(bad):
+    with pytest.raises(ValueError, match='banded_conv_stack'):
+        check_banded_stack(nn.Sequential(bad, nn.ReLU()))
+
+
+def test_band_plan_refuses_bad_band_counts():
+    with pytest.raises(ValueError, match='num_bands'):
+        band_plan(10, [3], 0)
+    with pytest.raises(ValueError, match='num_bands'):
+        band_plan(10, [3], 11)
+
+
+def _small_bmn(**kwargs):
+    torch.manual_seed(0)
+    return BMN(temporal_dim=16, boundary_ratio=0.5, num_samples=4, num_samples_per_bin=2,
+               feat_dim=8, soft_nms_alpha=0.4, soft_nms_low_threshold=0.5,
+               soft_nms_high_threshold=0.9, post_process_top_k=10, hidden_dim_1d=8,
+               hidden_dim_2d=6, hidden_dim_3d=10, **kwargs).double()
+
+
+def test_bmn_valid_region_gives_the_full_map_loss_and_gradients():
+    full, valid = _small_bmn(bm_region='full'), _small_bmn(bm_region='valid', bm_region_bands=5)
+    valid.load_state_dict(full.state_dict())
+    x = torch.randn(3, 8, 16, dtype=torch.float64)
+    gt = [torch.tensor([[0.1, 0.4], [0.5, 0.9]]), torch.tensor([[0.0, 1.0]]),
+          torch.tensor([[0.2, 0.3]])]
+    from mmengine.structures import InstanceData
+
+    from mmloc.structures import LocalizationDataSample
+
+    def samples():
+        out = []
+        for g in gt:
+            s = LocalizationDataSample()
+            s.gt_instances = InstanceData(segments=g)
+            out.append(s)
+        return out
+
+    results = []
+    for model in (full, valid):
+        torch.manual_seed(1)                      # the PEM loss samples cells at random
+        losses = model(x, samples(), mode='loss')
+        model.zero_grad()
+        losses['loss'].backward()
+        results.append((losses, [p.grad.clone() for p in model.parameters()]))
+    (loss_f, grad_f), (loss_v, grad_v) = results
+    for key in ('loss', 'tem', 'pem_reg', 'pem_cls'):
+        torch.testing.assert_close(loss_v[key], loss_f[key], rtol=1e-12, atol=1e-12)
+    for a, b in zip(grad_v, grad_f):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_bmn_auto_region_is_full_without_autograd_and_valid_with_it():
+    auto, full = _small_bmn(), _small_bmn(bm_region='full')
+    auto.load_state_dict(full.state_dict())
+    x = torch.randn(2, 8, 16, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.equal(auto(x)[0], full(x)[0])    # MMAction2's whole map at inference
+    bm = auto(x)[0]
+    mask = torch.from_numpy(bm_valid_mask(16)).double()
+    assert torch.count_nonzero(bm * (1 - mask)) == 0
+    torch.testing.assert_close(bm * mask, full(x)[0] * mask, rtol=1e-12, atol=1e-12)
+
+
+def test_bmn_refuses_an_unknown_region():
+    with pytest.raises(ValueError, match='bm_region'):
+        _small_bmn(bm_region='triangle')
