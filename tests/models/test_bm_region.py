@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmloc.models.layers import (band_plan, banded_conv_stack, bm_valid_mask,
-                                 check_banded_stack, needed_columns)
+                                 check_banded_stack, needed_columns, stair_cells, stair_grids)
 from mmloc.models.localizers.bmn import BMN
 
 
@@ -70,6 +70,37 @@ def test_banded_stack_equals_full_stack_on_valid_cells_and_gradients(T, kernels,
         torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize('T,kernels,bands', [(30, [1, 3, 3, 1], 4), (21, [1, 5], 21),
+                                             (12, [1], 3), (9, [1, 1, 3], 2)])
+def test_banded_stack_from_stair_rows_equals_the_full_stack(T, kernels, bands):
+    # rows of only the stair cells (what BMN's fused BM layer computes in training)
+    channels = [6] + [5] * (len(kernels) - 1) + [2]
+    stack = _stack(kernels, channels, seed=T).double()
+    valid = torch.from_numpy(bm_valid_mask(T))
+    plan = band_plan(T, check_banded_stack(stack), bands)
+    cells = torch.from_numpy(stair_cells(plan))
+    x = torch.randn(2, channels[0], T, T, dtype=torch.float64)
+    # the stair covers the valid triangle and its halo, and nothing a valid output ignores
+    assert set(cells.tolist()) >= set(np.flatnonzero(bm_valid_mask(T)).tolist())
+
+    x_full = x.clone().requires_grad_()
+    full = stack(x_full)
+    weight = torch.rand_like(full)
+    (full * valid * weight).sum().backward()
+    grads_full = [p.grad.clone() for p in stack.parameters()]
+    stack.zero_grad()
+
+    rows = x.flatten(2).transpose(1, 2)[:, cells].clone().requires_grad_()   # (B, M, C)
+    banded = banded_conv_stack(rows, stack, plan, stair_grids(plan))
+    (banded * weight).sum().backward()
+    torch.testing.assert_close(banded * valid, full * valid, rtol=1e-12, atol=1e-12)
+    assert torch.count_nonzero(banded * (1 - valid)) == 0
+    grad_rows_full = x_full.grad.flatten(2).transpose(1, 2)[:, cells]
+    torch.testing.assert_close(rows.grad, grad_rows_full, rtol=1e-10, atol=1e-12)
+    for p, g in zip(stack.parameters(), grads_full):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-12)
+
+
 def test_banded_stack_reads_the_halo_of_invalid_cells():
     # a 3x3 conv's valid output next to the diagonal reads invalid input cells: zeroing
     # them must change the result (the plan keeps them), in the full and the banded path
@@ -94,6 +125,15 @@ def test_banded_stack_reads_the_halo_of_invalid_cells():
 def test_check_banded_stack_refuses_what_it_cannot_band(bad):
     with pytest.raises(ValueError, match='banded_conv_stack'):
         check_banded_stack(nn.Sequential(bad, nn.ReLU()))
+
+
+def test_banded_stack_refuses_rows_without_grids_or_a_1x1_first_conv():
+    plan = band_plan(8, [3, 1], 2)
+    stack = _stack([3, 1], [2, 2, 1], seed=0)
+    with pytest.raises(ValueError, match='rows input'):
+        banded_conv_stack(torch.zeros(1, 5, 2), stack, plan, stair_grids(plan))
+    with pytest.raises(ValueError, match='plan is for kernels'):
+        banded_conv_stack(torch.zeros(1, 2, 8, 8), _stack([1, 1], [2, 2, 1], seed=0), plan)
 
 
 def test_band_plan_refuses_bad_band_counts():

@@ -95,16 +95,40 @@ def test_bag_index_covers_every_nonzero_once_both_ways():
     ends = np.append(bags.bag_offsets[1:], len(bags.table_rows))
     for cell in range(T * T):
         for k in range(bags.bag_offsets[cell], ends[cell]):
-            n, j = divmod(int(bags.table_rows[k]), T)
+            j, n = divmod(int(bags.table_rows[k]), N)     # table row j*N + n
             by_cell[j, n, cell] += bags.bag_weights[k]
     by_row = np.zeros_like(dense)
     ends = np.append(bags.row_offsets[1:], len(bags.cells))
     for row in range(N * T):
-        n, j = divmod(row, T)
+        j, n = divmod(row, N)
         for k in range(bags.row_offsets[row], ends[row]):
             by_row[j, n, bags.cells[k]] += bags.row_weights[k]
     np.testing.assert_array_equal(by_cell, dense)
     np.testing.assert_array_equal(by_row, dense)
+
+
+def test_bag_index_of_chosen_cells():
+    # a subset of cells in a chosen order: every non-zero of those cells once, both ways
+    T, N, P = 7, 3, 2
+    cells = np.random.default_rng(0).permutation(T * T)[:20]
+    bags = bm_bag_index(bm_sparse_mask(T, N, P, 0.5), cells)
+    want = bm_dense_mask(T, N, P, 0.5).reshape(T, N, T * T)[:, :, cells]   # (j, n, position)
+    by_pos = np.zeros_like(want)
+    ends = np.append(bags.bag_offsets[1:], len(bags.table_rows))
+    for m in range(len(cells)):
+        for k in range(bags.bag_offsets[m], ends[m]):
+            j, n = divmod(int(bags.table_rows[k]), N)
+            by_pos[j, n, m] += bags.bag_weights[k]
+    by_row = np.zeros_like(want)
+    ends = np.append(bags.row_offsets[1:], len(bags.cells))
+    for row in range(N * T):
+        j, n = divmod(row, N)
+        for k in range(bags.row_offsets[row], ends[row]):
+            by_row[j, n, bags.cells[k]] += bags.row_weights[k]
+    np.testing.assert_array_equal(by_pos, want)
+    np.testing.assert_array_equal(by_row, want)
+    with pytest.raises(ValueError, match='bm_bag_index'):
+        bm_bag_index(bm_sparse_mask(T, N, P, 0.5), np.array([1, 1]))
 
 
 def test_bad_arguments_named():

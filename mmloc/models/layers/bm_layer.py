@@ -11,7 +11,7 @@ which is exactly what the dense path computes for their all-zero mask columns.
 """
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -24,24 +24,17 @@ class BMBagIndex(NamedTuple):
     """The sparse sampling as bags, both ways round, for a chosen list of output cells.
 
     Forward: one bag per output position ``m`` (cell ``cells[m]`` = ``d*T + s``), over the
-    rows ``n*T + j`` of the fused table ``G`` reshaped to (N*T, O). Transposed: one bag per
+    rows ``j*N + n`` of the fused table ``G`` reshaped to (T*N, O). Transposed: one bag per
     table row, over the positions, which the backward pass uses instead of a scatter-add.
-    The positions form K bands ``[band_edges[k], band_edges[k+1])``; a batch of B videos
-    is laid out band by band, each band video by video (``(k, b, m)``), so that every band
-    is one contiguous (B, h, w, O) block. With all T*T cells in one band (the default) this
-    is the plain (B, T*T, O) layout.
+    A batch of B videos is laid out video by video: output row ``b*M + m``.
 
     Attributes:
-        table_rows: (nnz,) int64, table row ``n*T + j`` of each entry, grouped by position.
+        table_rows: (nnz,) int64, table row ``j*N + n`` of each entry, grouped by position.
         bag_offsets: (M,) int64, start of each position's bag in ``table_rows``.
         bag_weights: (nnz,) float32, the mask value of each entry.
-        cells: (nnz,) int64, position of each entry within its band, grouped by table row.
-        row_offsets: (N*T,) int64, start of each table row's bag in ``cells``.
+        cells: (nnz,) int64, output position of each entry, grouped by table row.
+        row_offsets: (T*N,) int64, start of each table row's bag in ``cells``.
         row_weights: (nnz,) float32, the mask value of each entry in that order.
-        cell_band_start: (nnz,) int64, first position of that entry's band (same order).
-        cell_band_size: (nnz,) int64, positions in that entry's band.
-        band_edges: (K+1,) position edges of the bands (python ints: shapes depend on them).
-        band_entry_edges: (K+1,) matching edges in ``table_rows`` (python ints).
     """
     table_rows: np.ndarray
     bag_offsets: np.ndarray
@@ -49,10 +42,6 @@ class BMBagIndex(NamedTuple):
     cells: np.ndarray
     row_offsets: np.ndarray
     row_weights: np.ndarray
-    cell_band_start: np.ndarray
-    cell_band_size: np.ndarray
-    band_edges: Tuple[int, ...]
-    band_entry_edges: Tuple[int, ...]
 
 
 def _offsets(group: np.ndarray, num_groups: int) -> np.ndarray:
@@ -62,80 +51,59 @@ def _offsets(group: np.ndarray, num_groups: int) -> np.ndarray:
     return offsets
 
 
-def bm_bag_index(mask: BMSparseMask, cells: Optional[np.ndarray] = None,
-                 band_edges: Optional[Sequence[int]] = None) -> BMBagIndex:
+def bm_bag_index(mask: BMSparseMask, cells: Optional[np.ndarray] = None) -> BMBagIndex:
     """Regroup the sparse mask's non-zeros by output position and by table row.
 
     Args:
         mask: from :func:`~mmloc.models.layers.bm_sampling.bm_sparse_mask`.
         cells: (M,) distinct cell ids ``d*T + s`` to compute, in output order; default all
             T*T cells in row-major order.
-        band_edges: (K+1,) increasing position edges from 0 to M; default one band.
 
     Returns:
         :class:`BMBagIndex` (cells without samples, e.g. ``s + d >= T``, have empty bags).
     """
     T = mask.shape[0]
     num_cells = T * T
-    num_rows = (mask.shape[1] // num_cells) * T
+    num_bins = mask.shape[1] // num_cells
     cells = np.arange(num_cells) if cells is None else np.asarray(cells, dtype=np.int64)
-    band_edges = np.asarray([0, len(cells)] if band_edges is None else band_edges, np.int64)
     if (len(np.unique(cells)) != len(cells) or cells.min(initial=0) < 0
-            or cells.max(initial=0) >= num_cells or band_edges[0] != 0
-            or band_edges[-1] != len(cells) or np.any(np.diff(band_edges) < 0)):
-        raise ValueError('bm_bag_index: cells must be distinct ids in [0, T*T) and band_edges '
-                         'increasing from 0 to len(cells)')
+            or cells.max(initial=0) >= num_cells):
+        raise ValueError('bm_bag_index: cells must be distinct ids in [0, T*T)')
     position = np.full(num_cells, -1, dtype=np.int64)
     position[cells] = np.arange(len(cells))
     pos = position[(mask.column % num_cells).astype(np.int64)]
-    row = ((mask.column // num_cells) * T + mask.snippet_idx).astype(np.int64)
+    row = mask.snippet_idx.astype(np.int64) * num_bins + mask.column // num_cells
     kept = pos >= 0
     pos, row, weight = pos[kept], row[kept], mask.weight[kept]
     by_pos = np.lexsort((row, pos))
     by_row = np.lexsort((pos, row))
-    bag_offsets = _offsets(pos, len(cells))
-    band = np.searchsorted(band_edges, pos[by_row], side='right') - 1
-    entry_edges = np.append(bag_offsets, len(pos))[band_edges]
-    return BMBagIndex(table_rows=row[by_pos], bag_offsets=bag_offsets,
+    return BMBagIndex(table_rows=row[by_pos], bag_offsets=_offsets(pos, len(cells)),
                       bag_weights=weight[by_pos].astype(np.float32),
-                      cells=pos[by_row] - band_edges[band], row_offsets=_offsets(row, num_rows),
-                      row_weights=weight[by_row].astype(np.float32),
-                      cell_band_start=band_edges[band],
-                      cell_band_size=np.diff(band_edges)[band],
-                      band_edges=tuple(band_edges.tolist()),
-                      band_entry_edges=tuple(entry_edges.tolist()))
+                      cells=pos[by_row], row_offsets=_offsets(row, T * num_bins),
+                      row_weights=weight[by_row].astype(np.float32))
 
 
-def _forward_bags(index: Dict[str, torch.Tensor], batch: int, stride: int,
-                  dtype: torch.dtype) -> tuple:
-    """The forward bags of ``batch`` videos (tables ``stride`` rows apart), band by band."""
-    rows, offsets, weights = index['table_rows'], index['bag_offsets'], index['bag_weights']
-    video = torch.arange(batch, device=rows.device)[:, None]
-    p, e = index['band_edges'], index['band_entry_edges']
-    bands = zip(p[:-1], p[1:], e[:-1], e[1:])
-    out_rows, out_offsets, out_weights, start = [], [], [], 0
-    for p0, p1, e0, e1 in bands:
-        out_rows.append((rows[None, e0:e1] + video * stride).reshape(-1))
-        out_offsets.append((offsets[None, p0:p1] - e0 + video * (e1 - e0) + start).reshape(-1))
-        out_weights.append(weights[e0:e1].to(dtype).repeat(batch))
-        start += batch * (e1 - e0)
-    return torch.cat(out_rows), torch.cat(out_offsets), torch.cat(out_weights)
+def _index_dtype(bound: int) -> torch.dtype:
+    """int32 bags (half the memory of the batched index) while every index fits."""
+    return torch.int32 if bound < 2 ** 31 else torch.int64
 
 
-def _transposed_bags(index: Dict[str, torch.Tensor], batch: int, dtype: torch.dtype) -> tuple:
-    """The transposed bags of ``batch`` videos, over the (k, b, m) output rows."""
-    local, offsets = index['cells'], index['row_offsets']
-    video = torch.arange(batch, device=local.device)[:, None]
-    out_rows = batch * index['cell_band_start'][None] + video * index['cell_band_size'][None] \
-        + local[None]
-    return (out_rows.reshape(-1), (offsets[None, :] + video * local.numel()).reshape(-1),
-            index['row_weights'].to(dtype).repeat(batch))
+def _batched_bags(index: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor,
+                  batch: int, stride: int, dtype: torch.dtype) -> tuple:
+    """Repeat one video's bags for ``batch`` videos whose tables are stacked ``stride`` apart."""
+    itype = _index_dtype(batch * max(stride, index.numel()))
+    video = torch.arange(batch, device=index.device, dtype=itype)[:, None]
+    return ((index.to(itype)[None, :] + video * stride).reshape(-1),
+            (offsets.to(itype)[None, :] + video * index.numel()).reshape(-1),
+            weights.to(dtype)[None].expand(batch, -1).reshape(-1))
 
 
 def _sparse_sampling_forward(table: torch.Tensor, batch: int,
                              index: Dict[str, torch.Tensor]) -> torch.Tensor:
-    """``out[pos] = sum_e w_e * table[row_e]``: (B*N*T, O) table -> (B*M, O), (k, b, m) rows."""
-    rows, offsets, weights = _forward_bags(index, batch, table.shape[0] // batch, table.dtype)
+    """``out[pos] = sum_e w_e * table[row_e]``: (B*T*N, O) table -> (B*M, O)."""
+    rows, offsets, weights = _batched_bags(index['table_rows'], index['bag_offsets'],
+                                           index['bag_weights'], batch,
+                                           table.shape[0] // batch, table.dtype)
     return F.embedding_bag(rows, table, offsets, mode='sum', per_sample_weights=weights)
 
 
@@ -148,14 +116,17 @@ class _SparseSampling(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, table, batch, index):
-        ctx.index, ctx.batch = index, batch
+        ctx.index, ctx.batch, ctx.num_cells = index, batch, index['bag_offsets'].numel()
         return _sparse_sampling_forward(table, batch, index)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        rows, offsets, weights = _transposed_bags(ctx.index, ctx.batch, grad_out.dtype)
-        grad_table = F.embedding_bag(rows, grad_out.contiguous(), offsets, mode='sum',
+        index = ctx.index
+        cells, offsets, weights = _batched_bags(index['cells'], index['row_offsets'],
+                                                index['row_weights'], ctx.batch,
+                                                ctx.num_cells, grad_out.dtype)
+        grad_table = F.embedding_bag(cells, grad_out.contiguous(), offsets, mode='sum',
                                      per_sample_weights=weights)
         return grad_table, None, None
 
@@ -173,7 +144,7 @@ def fused_bm_cells(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[t
         relu: apply the ReLU that follows the Conv3d in BMN, in place.
 
     Returns:
-        (B*M, O), rows in the index's band-major ``(k, b, m)`` order.
+        (B*M, O), row ``b*M + m`` for video b and the index's position m.
     """
     B, C, T = feature.shape
     O, C_w, N = weight.shape[:3]
@@ -183,8 +154,10 @@ def fused_bm_cells(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[t
     if index['row_offsets'].numel() != N * T:
         raise ValueError(f'fused_bm_conv3d: the bag index was built for another grid than '
                          f'T={T}, N={N}')
-    # Channel mixing first: (B, N, T, O) table, one row per (video, bin, snippet).
-    table = torch.einsum('bcj,ocn->bnjo', feature, weight[..., 0, 0]).reshape(B * N * T, O)
+    # Channel mixing first: one GEMM gives the (B, T, N, O) table, one row per (video,
+    # snippet, bin), in the layout the bags index (no re-layout copy of the table).
+    mix = weight[..., 0, 0].permute(1, 2, 0).reshape(C, N * O)                # (C, N*O)
+    table = torch.matmul(feature.transpose(1, 2), mix).reshape(B * T * N, O)
     if torch.jit.is_tracing() or not (torch.is_grad_enabled() and table.requires_grad):
         # no backward needed (inference, ONNX/TorchScript tracing): the Function's forward
         # is a plain embedding_bag, which tracers can record
@@ -206,7 +179,7 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
         feature: (B, C, T) features entering the BM layer.
         weight: (O, C, N, 1, 1) Conv3d weight (``x_3d_p.0.weight``).
         bias: (O,) Conv3d bias or None.
-        index: the fields of a whole-map :class:`BMBagIndex` (all T*T cells, one band) as
+        index: the fields of a whole-map :class:`BMBagIndex` (all T*T cells, in order) as
             tensors on ``feature``'s device (see :func:`bm_bag_tensors`).
         relu: apply the ReLU that follows the Conv3d in BMN, in place on the
             contiguous result (an in-place ReLU on the returned view would make
@@ -217,7 +190,7 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
         up to float summation order. The result is a permuted (channels-last) view.
     """
     B, _, T = feature.shape
-    if index['bag_offsets'].numel() != T * T or len(index['band_edges']) != 2:
+    if index['bag_offsets'].numel() != T * T:
         raise ValueError(f'fused_bm_conv3d: the bag index was built for another grid than '
                          f'T={T}, N={weight.shape[2]}, or for a part of the map')
     out = fused_bm_cells(feature, weight, bias, index, relu)          # (B*T*T, O)
@@ -225,11 +198,9 @@ def fused_bm_conv3d(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[
     return out.reshape(B, T, T, -1).permute(0, 3, 1, 2)
 
 
-def bm_bag_tensors(index: BMBagIndex, device=None) -> Dict[str, object]:
-    """The fields of ``index`` (keys = field names): arrays as tensors, band edges as
-    python ints, for :func:`fused_bm_conv3d` / :func:`fused_bm_cells`."""
-    return {k: torch.as_tensor(v, device=device) if isinstance(v, np.ndarray) else v
-            for k, v in index._asdict().items()}
+def bm_bag_tensors(index: BMBagIndex, device=None) -> Dict[str, torch.Tensor]:
+    """The arrays of ``index`` as tensors (keys = field names), for :func:`fused_bm_conv3d`."""
+    return {k: torch.as_tensor(v, device=device) for k, v in index._asdict().items()}
 
 
 def dense_bm_layer(feature: torch.Tensor, sample_mask: torch.Tensor,

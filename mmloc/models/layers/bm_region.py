@@ -14,7 +14,7 @@ valid triangle come out as 0.
 """
 from __future__ import annotations
 
-from typing import List, NamedTuple, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,11 +27,13 @@ class BandPlan(NamedTuple):
 
     Attributes:
         temporal_dim: T, the map is (T(d), T(s)).
+        kernel_sizes: the stack's conv kernel sizes, in order.
         edges: (K+1,) row edges of the K bands along d.
         widths: per conv layer (in stack order), (K,) columns ``[0, w)`` computed for each
             band of that layer's output.
     """
     temporal_dim: int
+    kernel_sizes: Tuple[int, ...]
     edges: Tuple[int, ...]
     widths: Tuple[Tuple[int, ...], ...]
 
@@ -80,54 +82,107 @@ def band_plan(temporal_dim: int, kernel_sizes: Sequence[int], num_bands: int) ->
     edges = tuple(int(e) for e in np.linspace(0, T, num_bands + 1).round())
     widths = tuple(tuple(int(need[a]) for a in edges[:-1])
                    for need in needed_columns(T, kernel_sizes))
-    return BandPlan(T, edges, widths)
+    return BandPlan(T, tuple(int(k) for k in kernel_sizes), edges, widths)
 
 
-def band_cells(plan: BandPlan) -> Tuple[np.ndarray, Tuple[int, ...]]:
-    """The cells of the first layer's band rectangles, to compute them and nothing else.
+def stair_cells(plan: BandPlan) -> np.ndarray:
+    """The cells the first layer's output needs (``s < n[d]``, :func:`needed_columns`).
 
     Returns:
-        cells: (M,) int64 ids ``d*T + s``, band by band, row-major within a band.
-        band_edges: (K+1,) edges of the bands in ``cells``.
+        (M,) int64 ids ``d*T + s``, row-major: the order of the rows that
+        :func:`banded_conv_stack` takes instead of a map.
     """
     T = plan.temporal_dim
-    cells, edges = [], [0]
-    for a, b, w in zip(plan.edges[:-1], plan.edges[1:], plan.widths[0]):
-        cells.append((np.arange(a, b)[:, None] * T + np.arange(w)[None, :]).reshape(-1))
-        edges.append(edges[-1] + (b - a) * w)
-    return np.concatenate(cells).astype(np.int64), tuple(edges)
+    need = needed_columns(T, plan.kernel_sizes)[0]
+    d, s = np.nonzero(np.arange(T)[None, :] < need[:, None])
+    return (d * T + s).astype(np.int64)
 
 
-class _RowsToWindows(torch.autograd.Function):
-    """(B*M, C) band-major rows -> per-band (B, C, h, w) channels-last views.
+def stair_grids(plan: BandPlan, device=None) -> Tuple[torch.Tensor, ...]:
+    """What :func:`banded_conv_stack` gathers from the :func:`stair_cells` rows.
 
-    The backward concatenates the window gradients (one copy) instead of autograd's
-    per-slice full-size zero maps.
+    Returns:
+        One (h+2r, w+2r) int64 tensor per band of the second conv (half-width r): the row
+        positions its zero-padded input window reads, ``M`` (= number of rows) for a
+        zero. With a single conv: one (T, T) grid, the whole output map.
+    """
+    T = plan.temporal_dim
+    cells = stair_cells(plan)
+    position = np.full(T * T, len(cells), dtype=np.int64)
+    position[cells] = np.arange(len(cells))
+    if len(plan.kernel_sizes) == 1:
+        return (torch.as_tensor(position.reshape(T, T), device=device), )
+    r = plan.kernel_sizes[1] // 2
+    padded = np.pad(position.reshape(T, T), r, constant_values=len(cells))
+    return tuple(torch.as_tensor(np.ascontiguousarray(padded[a:b + 2 * r, :w + 2 * r]),
+                                 device=device)
+                 for a, b, w in zip(plan.edges[:-1], plan.edges[1:], plan.widths[1]))
+
+
+class _ReluLinear(torch.autograd.Function):
+    """``linear(relu(x), W, b)`` without keeping ``relu(x)``, over row chunks.
+
+    Autograd's ReLU would keep ``relu(x)`` next to x and its backward would allocate a
+    second gradient as large as x (the (B, M, 512) BM rows: the training step's peak);
+    here only x is kept, ``relu`` is recomputed chunk by chunk, and the linear's input
+    gradient is masked in place.
+    """
+    CHUNK = 8192
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        flat = x.reshape(-1, x.shape[-1])
+        y = x.new_empty(*x.shape[:-1], weight.shape[0])
+        flat_y = y.view(-1, weight.shape[0])
+        for i in range(0, flat.shape[0], _ReluLinear.CHUNK):
+            rows = flat[i:i + _ReluLinear.CHUNK].relu()
+            out = flat_y[i:i + _ReluLinear.CHUNK]
+            torch.matmul(rows, weight.t(), out=out)
+            if bias is not None:
+                out.add_(bias)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_y):
+        x, weight = ctx.saved_tensors
+        grad_x = grad_y.matmul(weight).masked_fill_(x <= 0, 0)
+        flat_y, flat_x = grad_y.reshape(-1, grad_y.shape[-1]), x.reshape(-1, x.shape[-1])
+        grad_w = weight.new_zeros(weight.shape)
+        for i in range(0, flat_x.shape[0], _ReluLinear.CHUNK):
+            grad_w.addmm_(flat_y[i:i + _ReluLinear.CHUNK].t(),
+                          flat_x[i:i + _ReluLinear.CHUNK].relu())
+        grad_b = flat_y.sum(0) if ctx.has_bias else None
+        return grad_x, grad_w, grad_b
+
+
+class _GatherWindows(torch.autograd.Function):
+    """(B, M, C) rows -> per grid a (B, C, h, w) channels-last window (position M: zero).
+
+    The backward adds all windows' gradients into one (B, M, C) buffer (``index_add_``)
+    instead of autograd's per-window full-size zero maps.
     """
 
     @staticmethod
-    def forward(ctx, rows, shapes, batch):
-        ctx.shapes, ctx.batch = shapes, batch
-        windows, start = [], 0
-        for h, w in shapes:
-            n = batch * h * w
-            windows.append(rows[start:start + n].view(batch, h, w, -1).permute(0, 3, 1, 2))
-            start += n
-        return tuple(windows)
+    def forward(ctx, rows, grids):
+        ctx.grids, ctx.num_rows = grids, rows.shape[1]
+        padded = F.pad(rows, (0, 0, 0, 1))                       # row M is the zero
+        return tuple(padded.index_select(1, g.reshape(-1))
+                     .view(rows.shape[0], *g.shape, rows.shape[2]).permute(0, 3, 1, 2)
+                     for g in grids)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, *grads):
-        parts = [g.permute(0, 2, 3, 1).reshape(-1, g.shape[1]) for g in grads]
-        return torch.cat(parts), None, None
-
-
-def band_rows_as_windows(rows: torch.Tensor, plan: BandPlan, batch: int) -> List[torch.Tensor]:
-    """(B*M, C) rows in :func:`band_cells` order, band-major then video-major ->
-    one (B, C, h_k, w_k) channels-last view per band (no copy)."""
-    shapes = tuple((b - a, w) for a, b, w in zip(plan.edges[:-1], plan.edges[1:],
-                                                 plan.widths[0]))
-    return list(_RowsToWindows.apply(rows, shapes, batch))
+        like = next(g for g in grads if g is not None)
+        grad = like.new_zeros(like.shape[0], ctx.num_rows + 1, like.shape[1])
+        for g, grid in zip(grads, ctx.grids):
+            if g is not None:
+                grad.index_add_(1, grid.reshape(-1),
+                                g.permute(0, 2, 3, 1).reshape(g.shape[0], -1, g.shape[1]))
+        return grad[:, :ctx.num_rows], None
 
 
 def _band_windows(T: int, edges: Sequence[int], widths: Sequence[int], r: int) -> list:
@@ -223,42 +278,59 @@ class _BandMerge(torch.autograd.Function):
         return (None, *grads)
 
 
-def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module],
-                      plan: BandPlan) -> torch.Tensor:
+def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPlan,
+                      grids: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
     """Run a stack of stride-1 "same" Conv2d layers (and elementwise modules) band-wise.
 
     Args:
-        x: (B, C, T(d), T(s)) input map (any memory format), or the first layer's input
-            windows (a list from :func:`band_rows_as_windows`; the first conv must be 1x1).
+        x: (B, C, T(d), T(s)) input map (any memory format), or (B, M, C) rows of the
+            :func:`stair_cells` only (the first conv must then be 1x1: it runs as a matrix
+            product on the rows, and the rest of the map is never built).
         layers: ``nn.Conv2d`` (square odd kernel, stride 1, dilation 1, groups 1, padding
             k // 2, zero padding) interleaved with elementwise modules (ReLU, Sigmoid, ...);
             elementwise modules before the first conv must map 0 to 0 (they run on the
             zero-padded windows). See :func:`check_banded_stack`.
         plan: from :func:`band_plan` with this stack's kernel sizes and T.
+        grids: with rows input, :func:`stair_grids` of ``plan`` (on ``x``'s device).
 
     Returns:
         (B, C_out, T, T): equal to ``layers(x)`` on the valid triangle ``s + d <= T - 1``
         (up to float summation order), 0 outside it.
     """
     T = plan.temporal_dim
-    convs = [m for m in layers if isinstance(m, nn.Conv2d)]
-    if len(convs) != len(plan.widths):
-        raise ValueError(f'banded_conv_stack: the plan has {len(plan.widths)} conv layers, '
-                         f'the stack {len(convs)}')
-    windows = None
-    if isinstance(x, (list, tuple)):
-        windows = list(x)
-        if convs[0].kernel_size != (1, 1) or [tuple(w.shape[-2:]) for w in windows] != [
-                (b - a, w) for a, b, w in zip(plan.edges[:-1], plan.edges[1:], plan.widths[0])]:
-            raise ValueError('banded_conv_stack: input windows need a 1x1 first conv and '
-                             'the shapes of band_rows_as_windows')
+    modules = list(layers)
+    conv_idx = [i for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
+    if tuple(modules[i].kernel_size[0] for i in conv_idx) != plan.kernel_sizes:
+        raise ValueError(f'banded_conv_stack: the plan is for kernels {plan.kernel_sizes}, '
+                         f'the stack has {[modules[i].kernel_size[0] for i in conv_idx]}')
+    windows, first = None, 0
+    if x.dim() == 3:                            # rows of the stair cells
+        conv = modules[conv_idx[0]]
+        if grids is None or conv.kernel_size != (1, 1):
+            raise ValueError('banded_conv_stack: rows input needs a 1x1 first conv and the '
+                             'stair_grids of the plan')
+        before = modules[:conv_idx[0]]
+        if (len(before) == 1 and isinstance(before[0], nn.ReLU) and torch.is_grad_enabled()
+                and not torch.is_autocast_enabled(x.device.type)
+                and not torch.compiler.is_compiling()):    # autocast, compile: F.linear
+            x = _ReluLinear.apply(x, conv.weight.flatten(1), conv.bias)   # BMN's Conv3d ReLU
+        else:
+            for module in before:
+                x = module(x)
+            x = F.linear(x, conv.weight.flatten(1), conv.bias)
+        stop = conv_idx[1] if len(conv_idx) > 1 else len(modules)
+        for module in modules[conv_idx[0] + 1:stop]:
+            x = module(x)
+        windows = _GatherWindows.apply(x, tuple(grids))
+        if len(conv_idx) == 1:                  # nothing left to band: the map
+            return _mask_valid(windows[0])
+        first = 1
     elif x.shape[-2:] != (T, T):
         raise ValueError(f'banded_conv_stack: expected a ({T}, {T}) map, got '
                          f'{tuple(x.shape[-2:])}')
-    modules = list(layers)
-    conv_idx = [i for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
     edges = plan.edges
-    for layer_no, start in enumerate(conv_idx):
+    for layer_no in range(first, len(conv_idx)):
+        start = conv_idx[layer_no]
         conv = modules[start]
         stop = conv_idx[layer_no + 1] if layer_no + 1 < len(conv_idx) else len(modules)
         before = modules[:start] if layer_no == 0 else []
@@ -267,16 +339,21 @@ def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module],
         if windows is None:
             windows = _BandSplit.apply(x, _band_windows(T, edges, plan.widths[layer_no], r))
         for window in windows:
-            for module in before:             # e.g. the ReLU after BMN's Conv3d
+            for module in before:             # elementwise modules before the first conv
                 window = module(window)
             y = F.conv2d(window, conv.weight, conv.bias)
             for module in modules[start + 1:stop]:
                 y = module(y)
             bands.append(y)
         x, windows = _BandMerge.apply(T, *bands), None
+    return _mask_valid(x)
+
+
+def _mask_valid(x: torch.Tensor) -> torch.Tensor:
+    """Zero the cells ``s + d > T - 1`` of a (B, C, T, T) map."""
+    T = x.shape[-1]
     idx = torch.arange(T, device=x.device)
-    valid = (idx[:, None] + idx[None, :]) <= T - 1                  # (d, s) on bm_mask
-    return x * valid.to(x.dtype)
+    return x * ((idx[:, None] + idx[None, :]) <= T - 1).to(x.dtype)
 
 
 _ZERO_PRESERVING = (nn.ReLU, nn.Identity, nn.LeakyReLU, nn.GELU)     # f(0) == 0

@@ -19,10 +19,10 @@ from mmengine.structures import InstanceData
 
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
-from ..layers import (BMBagIndex, band_cells, band_plan, band_rows_as_windows,
-                      banded_conv_stack, bm_bag_index, bm_bag_tensors, bm_dense_mask,
-                      bm_sparse_mask, bm_valid_mask, check_banded_stack, dense_bm_layer,
-                      fused_bm_cells, fused_bm_conv3d)
+from ..layers import (BMBagIndex, band_plan, banded_conv_stack, bm_bag_index, bm_bag_tensors,
+                      bm_dense_mask, bm_sparse_mask, bm_valid_mask, check_banded_stack,
+                      dense_bm_layer, fused_bm_cells, fused_bm_conv3d, stair_cells,
+                      stair_grids)
 from ..utils import bmn_labels, post_processing
 
 
@@ -175,6 +175,7 @@ class BMN(BaseModel):
             nn.Conv2d(hidden_dim_2d, 2, kernel_size=1), nn.Sigmoid())
         self._band_plan = band_plan(temporal_dim, check_banded_stack(self.x_2d_p),
                                     min(int(bm_region_bands), temporal_dim))
+        self._banded_head = [self.x_3d_p[1], *self.x_2d_p]   # Conv3d's ReLU first
 
         # Constants, rebuilt from the config and never saved (persistent=False).
         self.register_buffer('bm_mask', torch.from_numpy(bm_valid_mask(temporal_dim)),
@@ -183,21 +184,20 @@ class BMN(BaseModel):
         if bm_layer == 'fused':
             self._register_bag_index('bm', bm_bag_index(sparse))
             if bm_region != 'full':
-                # the cells the banded head reads, laid out as its first layer's windows
+                # only the cells the banded head reads
                 self._register_bag_index('bm_band',
-                                         bm_bag_index(sparse, *band_cells(self._band_plan)))
+                                         bm_bag_index(sparse, stair_cells(self._band_plan)))
+                for k, grid in enumerate(stair_grids(self._band_plan)):
+                    self.register_buffer(f'bm_band_grid_{k}', grid, persistent=False)
         else:
             mask = bm_dense_mask(temporal_dim, num_samples, num_samples_per_bin,
                                  boundary_ratio)
             self.register_buffer('sample_mask', torch.from_numpy(mask), persistent=False)
 
     def _register_bag_index(self, prefix: str, index: BMBagIndex) -> None:
-        # tensors as non-persistent buffers (they follow .to(device)), band edges as ints
+        # non-persistent buffers: they follow .to(device) and are never saved
         for name, value in bm_bag_tensors(index).items():
-            if isinstance(value, torch.Tensor):
-                self.register_buffer(f'{prefix}_{name}', value, persistent=False)
-            else:
-                setattr(self, f'{prefix}_{name}', value)
+            self.register_buffer(f'{prefix}_{name}', value, persistent=False)
 
     @property
     def tscale(self) -> int:
@@ -248,16 +248,20 @@ class BMN(BaseModel):
             # x_3d_p[1] (ReLU) is applied inside, on the contiguous rows
             prefix = 'bm_band' if banded else 'bm'
             index = {name: getattr(self, f'{prefix}_{name}') for name in BMBagIndex._fields}
-            if banded:       # only the cells the head reads, as its first layer's windows
-                rows = fused_bm_cells(feat, conv3d.weight, conv3d.bias, index, relu=True)
-                bm = band_rows_as_windows(rows, self._band_plan, x.shape[0])
+            if banded:       # (B, M, O) rows of only the cells the head reads; the head
+                # applies the ReLU (fused with its first layer)
+                bm = fused_bm_cells(feat, conv3d.weight, conv3d.bias, index,
+                                    relu=False).view(x.shape[0], -1, conv3d.out_channels)
             else:
                 bm = fused_bm_conv3d(feat, conv3d.weight, conv3d.bias, index, relu=True)
         else:
             bm = dense_bm_layer(feat, self.sample_mask, self.num_samples)
             bm = self.x_3d_p(bm).squeeze(2)
         if banded:
-            return banded_conv_stack(bm, self.x_2d_p, self._band_plan), start, end
+            grids = [getattr(self, f'bm_band_grid_{k}')
+                     for k in range(len(self._band_plan.edges) - 1)] if bm.dim() == 3 else None
+            head = self._banded_head if bm.dim() == 3 else self.x_2d_p
+            return banded_conv_stack(bm, head, self._band_plan, grids), start, end
         return self.x_2d_p(bm), start, end
 
     def _valid_region_only(self) -> bool:
