@@ -189,6 +189,10 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     if thresholds is not None:
         thresholds = thresholds.tolist()
     neg_sigma = -dtype.type(sigma)
+    # A kept candidate's score is -inf and stays so under any weight > 0; Gaussian weights
+    # reach 0 (exp underflow, IoU <= 1) only for sigma < 1/100. Otherwise (and for the score
+    # floor, which must see the live ones only) the decay is restricted to live candidates.
+    live_only = method != 'gaussian' or sigma < 0.02 or min_score is not None
     n_live = int(live.sum())
     limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
@@ -227,7 +231,8 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
                 np.greater(iou, thresholds[m], out=hit)
                 if test_overlap:
                     hit &= np.greater(inter, 0, out=overlap)
-            hit &= live
+            if live_only:
+                hit &= live
             if method == 'gaussian':          # exp(-IoU² / sigma), as _decay_weights
                 np.square(iou, out=iou)
                 np.divide(iou, neg_sigma, out=iou)
