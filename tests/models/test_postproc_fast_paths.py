@@ -114,3 +114,15 @@ def test_trained_like_bmn_maps_equal_loop():
         got = mmaction2_soft_nms(rows32, 0.75, 0.65, 0.9, 100, dtype=np.float32)
         want = ref.reference_mmaction2_soft_nms(rows32, 0.75, 0.65, 0.9, 100, dtype=np.float32)
         assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize('union', ['sum', 'mmaction2'])
+def test_soft_nms_reversed_segments_equal_loop(union):
+    # end < start: the overlap test cannot be left to IoU > thr
+    rng = np.random.default_rng(11)
+    seg = _random_segments(rng, 120)
+    seg[::3] = seg[::3, ::-1]
+    score = rng.random(120)
+    for thr in (0.0, 0.5, rng.uniform(0, 0.9, 120)):
+        got = soft_nms(seg, score, iou_threshold=thr, union=union)
+        assert _same(got, ref.reference_soft_nms(seg, score, iou_threshold=thr, union=union))

@@ -53,19 +53,22 @@ def _check_method(name: str, method: str) -> None:
 
 
 def _decay_weights(iou: np.ndarray, method: str, sigma: float,
-                   correctly_rounded: bool = True) -> np.ndarray:
+                   correctly_rounded: bool = True, out: Optional[np.ndarray] = None
+                   ) -> np.ndarray:
     """Soft-NMS score multipliers, in the dtype of ``iou``.
 
-    ``'gaussian'``: ``exp(-IoU² / sigma)``; ``'linear'``: ``1 - IoU``. ``correctly_rounded``
-    matters for float32 only: True computes the exp in float64 and rounds it (C's ``expf``, as
-    ActionFormer's kernel calls it); False uses numpy's own float32 exp (MMAction2 on float32
-    rows), which may be an ulp or two away.
+    ``'gaussian'``: ``exp(-IoU² / sigma)``, computed as ``exp(IoU² / -sigma)`` (the same bits:
+    negation is exact and division rounds symmetrically); ``'linear'``: ``1 - IoU``.
+    ``correctly_rounded`` matters for float32 only: True computes the exp in float64 and rounds
+    it (C's ``expf``, as ActionFormer's kernel calls it); False uses numpy's own float32 exp
+    (MMAction2 on float32 rows), which may be an ulp or two away. ``out``: a buffer of
+    ``iou``'s shape and dtype to write into (it may be ``iou`` itself), for the Soft-NMS loop.
     """
     if method == 'linear':
-        return 1 - iou
-    arg = -np.square(iou) / iou.dtype.type(sigma)
+        return np.subtract(1, iou, out=out)
+    arg = np.divide(np.square(iou, out=out), -iou.dtype.type(sigma), out=out)
     if not correctly_rounded:
-        return np.exp(arg)
+        return np.exp(arg, out=out)
     return np.exp(arg, dtype=np.float64).astype(iou.dtype, copy=False)
 
 
@@ -183,12 +186,12 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
         np.maximum(length, dtype.type(selected_length_floor))
     thresholds = None if iou_threshold is None else \
         np.broadcast_to(np.asarray(iou_threshold, dtype=dtype), score.shape)
-    # IoU > thr implies inter > 0 when thr >= 0 (the union of an overlap-free pair is > 0,
-    # a 0/0 is NaN and fails the test); otherwise the overlap is tested as well.
-    test_overlap = thresholds is None or bool((thresholds < 0).any())
+    # With thresholds >= 0 and lengths >= 0, IoU > thr implies inter > 0 (a pair without
+    # overlap has a union > 0, so IoU <= 0; a 0/0 is NaN and fails); otherwise the overlap is
+    # tested as well.
+    test_overlap = thresholds is None or bool((thresholds < 0).any() or (length < 0).any())
     if thresholds is not None:
         thresholds = thresholds.tolist()
-    neg_sigma = -dtype.type(sigma)
     # A kept candidate's score is -inf and stays so under any weight > 0; Gaussian weights
     # reach 0 (exp underflow, IoU <= 1) only for sigma < 1/100. Otherwise (and for the score
     # floor, which must see the live ones only) the decay is restricted to live candidates.
@@ -233,12 +236,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
                     hit &= np.greater(inter, 0, out=overlap)
             if live_only:
                 hit &= live
-            if method == 'gaussian':          # exp(-IoU² / sigma), as _decay_weights
-                np.square(iou, out=iou)
-                np.divide(iou, neg_sigma, out=iou)
-                np.exp(iou, out=iou)
-            else:
-                np.subtract(1, iou, out=iou)
+            _decay_weights(iou, method, sigma, correctly_rounded=False, out=iou)
             np.multiply(work, iou, out=work, where=hit)
             if min_score is not None:
                 dead = hit & (work < min_score)
