@@ -1,8 +1,8 @@
 """Frozen copies of the per-round Soft-NMS loop and of ``bmn_candidates``, as of commit 3e9b67f.
 
 The fast paths that replaced them (``mmloc.models.post_processing.nms.soft_nms`` working on
-whole (N,) buffers each round, ``mmloc.models.localizers.bmn.bmn_candidates`` with a cached triangle
-index) must give the same bits; tests/models/test_postproc_fast_paths.py compares them on seeded
+whole (N,) buffers each round, ``mmloc.models.localizers.bmn.bmn_candidates`` with a cached
+triangle index) must give the same bits; tests/models/test_postproc_fast_paths.py compares them on seeded
 random inputs, trained-like BMN maps and edge cases. Copied verbatim except the names
 (``reference_*``). Do not edit.
 """
@@ -161,7 +161,7 @@ def reference_mmaction2_soft_nms(proposals: np.ndarray, alpha: float, low_thresh
     width_threshold = low_threshold + (high_threshold - low_threshold) * (segs[:, 1] - segs[:, 0])
     keep, kept_scores = reference_soft_nms(segs, props[:, -1], sigma=alpha,
                                            iou_threshold=width_threshold,
-                                 top_k=top_k + 1, union='mmaction2', dtype=dtype)
+                                           top_k=top_k + 1, union='mmaction2', dtype=dtype)
     return np.column_stack([segs[keep], kept_scores]).reshape(-1, 3)
 
 
