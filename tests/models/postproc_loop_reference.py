@@ -2,9 +2,9 @@
 
 The fast paths that replaced them (``mmloc.models.post_processing.nms.soft_nms`` working
 on whole (N,) buffers each round, ``mmloc.models.localizers.bmn.bmn_candidates`` with a
-cached triangle index) must give the same bits; tests/models/test_postproc_fast_paths.py compares them on seeded
-random inputs, trained-like BMN maps and edge cases. Copied verbatim except the names
-(``reference_*``) and line wrapping. Do not edit.
+cached triangle index) must give the same bits; tests/models/test_postproc_fast_paths.py
+compares them on seeded random inputs, trained-like BMN maps and edge cases. Copied verbatim
+except the names (``reference_*``) and line wrapping. Do not edit.
 """
 from __future__ import annotations
 
