@@ -8,6 +8,7 @@ are shape-checked and dropped on load.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import List, Optional, Sequence, Union
 
@@ -24,6 +25,20 @@ from ..layers import (BMBagIndex, band_plan, banded_conv_stack, bm_bag_index, bm
                       dense_bm_layer, fused_bm_cells, fused_bm_conv3d, stair_cells,
                       stair_grids)
 from ..utils import bmn_labels, post_processing
+
+
+@functools.lru_cache(maxsize=8)
+def _bm_triangle(T: int) -> tuple:
+    """The BM map's valid cells ``e = s + d + 1 < T`` of a T-snippet video, in (d, s) row-major
+    order: ``s``, ``e`` (K,) int64 snippet indices, ``flat`` (K,) ``d * T + s`` into a (T, T)
+    map, and ``s / T``, ``e / T`` (K,) float64. Read-only, cached per T."""
+    d, s = np.meshgrid(np.arange(T), np.arange(T), indexing='ij')
+    e = s + d + 1
+    ok = e < T
+    out = (s[ok], e[ok], (d * T + s)[ok], s[ok] / T, e[ok] / T)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
 
 
 def bmn_candidates(start: np.ndarray, end: np.ndarray, bm_cls: np.ndarray,
@@ -52,19 +67,17 @@ def bmn_candidates(start: np.ndarray, end: np.ndarray, bm_cls: np.ndarray,
         bins[1:-1] |= peak | (mid > 0.5 * x.max())
         return bins
 
-    start_bins = _bins(start, 0)
-    end_bins = _bins(end, T - 1)
-    d, s = np.meshgrid(np.arange(T), np.arange(T), indexing='ij')
-    e = s + d + 1
-    ok = e < T
-    ok[ok] &= start_bins[s[ok]] & end_bins[e[ok]]
-    d, s, e = d[ok], s[ok], e[ok]
+    s, e, flat, s_norm, e_norm = _bm_triangle(T)
+    ok = _bins(start, 0)[s] & _bins(end, T - 1)[e]
+    s, e, flat = s[ok], e[ok], flat[ok]
+    out = np.empty((len(s), 7), np.float64)
+    out[:, 0], out[:, 1] = s_norm[ok], e_norm[ok]
     tmin_score, tmax_score = start[s], end[e]
-    cls = np.asarray(bm_cls, dtype=np.float32)[d, s]
-    reg = np.asarray(bm_reg, dtype=np.float32)[d, s]
-    score = tmin_score * tmax_score * cls * reg             # float32, same order as MMAction2
-    return np.stack([s / T, e / T, tmin_score, tmax_score, cls, reg, score],
-                    axis=1).astype(np.float64)
+    cls = np.asarray(bm_cls, dtype=np.float32).reshape(-1)[flat]
+    reg = np.asarray(bm_reg, dtype=np.float32).reshape(-1)[flat]
+    out[:, 2], out[:, 3], out[:, 4], out[:, 5] = tmin_score, tmax_score, cls, reg
+    out[:, 6] = tmin_score * tmax_score * cls * reg         # float32, same order as MMAction2
+    return out
 
 
 @MODELS.register_module()

@@ -53,19 +53,22 @@ def _check_method(name: str, method: str) -> None:
 
 
 def _decay_weights(iou: np.ndarray, method: str, sigma: float,
-                   correctly_rounded: bool = True) -> np.ndarray:
+                   correctly_rounded: bool = True, out: Optional[np.ndarray] = None
+                   ) -> np.ndarray:
     """Soft-NMS score multipliers, in the dtype of ``iou``.
 
-    ``'gaussian'``: ``exp(-IoU² / sigma)``; ``'linear'``: ``1 - IoU``. ``correctly_rounded``
-    matters for float32 only: True computes the exp in float64 and rounds it (C's ``expf``, as
-    ActionFormer's kernel calls it); False uses numpy's own float32 exp (MMAction2 on float32
-    rows), which may be an ulp or two away.
+    ``'gaussian'``: ``exp(-IoU² / sigma)``, computed as ``exp(IoU² / -sigma)`` (the same bits:
+    negation is exact and division rounds symmetrically); ``'linear'``: ``1 - IoU``.
+    ``correctly_rounded`` matters for float32 only: True computes the exp in float64 and rounds
+    it (C's ``expf``, as ActionFormer's kernel calls it); False uses numpy's own float32 exp
+    (MMAction2 on float32 rows), which may be an ulp or two away. ``out``: a buffer of
+    ``iou``'s shape and dtype to write into (it may be ``iou`` itself), for the Soft-NMS loop.
     """
     if method == 'linear':
-        return 1 - iou
-    arg = -np.square(iou) / iou.dtype.type(sigma)
+        return np.subtract(1, iou, out=out)
+    arg = np.divide(np.square(iou, out=out), -iou.dtype.type(sigma), out=out)
     if not correctly_rounded:
-        return np.exp(arg)
+        return np.exp(arg, out=out)
     return np.exp(arg, dtype=np.float64).astype(iou.dtype, copy=False)
 
 
@@ -177,44 +180,69 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     # Scores of live candidates, -inf for the others: argmax then picks the first maximum
     # among the live ones, in input order.
     work = np.where(live, score, -np.inf)
-    length = segs[:, 1] - segs[:, 0]
+    start, end = np.ascontiguousarray(segs[:, 0]), np.ascontiguousarray(segs[:, 1])
+    length = end - start
+    kept_len = length if selected_length_floor is None else \
+        np.maximum(length, dtype.type(selected_length_floor))
     thresholds = None if iou_threshold is None else \
         np.broadcast_to(np.asarray(iou_threshold, dtype=dtype), score.shape)
+    # With thresholds >= 0 and lengths >= 0, IoU > thr implies inter > 0 (a pair without
+    # overlap has a union > 0, so IoU <= 0; a 0/0 is NaN and fails); otherwise the overlap is
+    # tested as well.
+    test_overlap = thresholds is None or bool((thresholds < 0).any() or (length < 0).any())
+    if thresholds is not None:
+        thresholds = thresholds.tolist()
+    # A kept candidate's score is -inf and stays so under any weight > 0; Gaussian weights
+    # reach 0 (exp underflow, IoU <= 1) only for sigma < 1/100. Otherwise (and for the score
+    # floor, which must see the live ones only) the decay is restricted to live candidates.
+    live_only = method != 'gaussian' or sigma < 0.02 or min_score is not None
     n_live = int(live.sum())
     limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
     keep, kept_scores = [], []
-    while n_live > stop_at and len(keep) < limit:
-        m = int(np.argmax(work))
-        if not live[m]:                       # live scores of -inf: take the first live one
-            m = int(np.flatnonzero(live)[0])
-        keep.append(m)
-        kept_scores.append(work[m])
-        live[m] = False
-        work[m] = -np.inf
-        n_live -= 1
-        # pairwise_intersection's max / min / clip, in ``dtype``
-        inter = np.maximum(np.minimum(segs[m, 1], segs[:, 1]) - np.maximum(segs[m, 0], segs[:, 0]),
-                           0)
-        # Only overlapping candidates can change (IoU 0 gives a factor of 1), usually few of
-        # them: the union is formed for those only. Their union is > 0, so this is
-        # segment_ops' IoU without its union-0 guard, unless the length is floored.
-        near = np.flatnonzero((inter > 0) & live)
-        kept_len = length[m] if selected_length_floor is None else \
-            max(length[m], dtype.type(selected_length_floor))
-        if union == 'sum':
-            iou = inter[near] / (kept_len + length[near] - inter[near])
-        else:
-            iou = inter[near] / ((kept_len - inter[near]) + segs[near, 1] - segs[near, 0])
-        if thresholds is not None:
-            hit = iou > thresholds[m]
-            near, iou = near[hit], iou[hit]
-        work[near] *= _decay_weights(iou, method, sigma, correctly_rounded=False)
-        if min_score is not None:
-            dead = near[work[near] < min_score]
-            live[dead] = False
-            work[dead] = -np.inf
-            n_live -= len(dead)
+    # Every round works on whole (N,) buffers with ``out=`` and a ``where=`` mask instead of
+    # gathering the overlapping candidates: fewer numpy calls, the same IEEE operations in
+    # the same order on the same operands for every candidate that decays; the other lanes
+    # (no overlap, 0/0, kept or below the floor) are computed and never used.
+    inter, iou = np.empty_like(work), np.empty_like(work)
+    hit, overlap = np.empty(len(work), bool), np.empty(len(work), bool)
+    with np.errstate(all='ignore'):
+        while n_live > stop_at and len(keep) < limit:
+            m = int(work.argmax())
+            if not live[m]:                   # live scores of -inf: take the first live one
+                m = int(np.flatnonzero(live)[0])
+            keep.append(m)
+            kept_scores.append(work[m])
+            live[m] = False
+            work[m] = -np.inf
+            n_live -= 1
+            # pairwise_intersection's max / min, in ``dtype`` (its clip at 0 only matters
+            # for pairs that do not overlap, which never decay)
+            np.minimum(end, end[m], out=inter)
+            inter -= np.maximum(start, start[m], out=iou)
+            if union == 'sum':                # kept_len + len_j - inter
+                np.add(kept_len[m], length, out=iou)
+                iou -= inter
+            else:                             # ((kept_len - inter) + end_j) - start_j
+                np.subtract(kept_len[m], inter, out=iou)
+                iou += end
+                iou -= start
+            np.divide(inter, iou, out=iou)
+            if thresholds is None:
+                np.greater(inter, 0, out=hit)
+            else:
+                np.greater(iou, thresholds[m], out=hit)
+                if test_overlap:
+                    hit &= np.greater(inter, 0, out=overlap)
+            if live_only:
+                hit &= live
+            _decay_weights(iou, method, sigma, correctly_rounded=False, out=iou)
+            np.multiply(work, iou, out=work, where=hit)
+            if min_score is not None:
+                dead = hit & (work < min_score)
+                live[dead] = False
+                work[dead] = -np.inf
+                n_live -= int(dead.sum())
     return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=dtype)
 
 

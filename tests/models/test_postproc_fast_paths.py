@@ -1,0 +1,128 @@
+"""The fast Soft-NMS (precomputed decay rows) and ``bmn_candidates`` (cached triangle index)
+give the bits of the per-round loop they replaced (tests/models/postproc_loop_reference.py).
+
+No timing here: seeded random inputs, trained-like BMN maps (the peer's ``synth.bmn_output``
+when its directory is there), grid-aligned ties, zero widths, 0/1/2 candidates, float32 rows.
+"""
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, osp.dirname(__file__))
+import postproc_loop_reference as ref  # noqa: E402
+
+from mmloc.models.localizers.bmn import bmn_candidates  # noqa: E402
+from mmloc.models.post_processing.nms import mmaction2_soft_nms, soft_nms  # noqa: E402
+
+PEER = osp.join(osp.dirname(__file__), '..', '..', '..', 'shared', 'peer-bench')
+
+
+def _same(a, b):
+    return all(np.array_equal(x, y) and x.dtype == y.dtype for x, y in zip(a, b))
+
+
+def _random_segments(rng, n, grid=None, dtype=np.float64):
+    s = rng.uniform(0, 1, n)
+    e = np.minimum(1, s + rng.uniform(0, 0.6, n))
+    if grid:
+        s, e = np.floor(s * grid) / grid, np.ceil(e * grid) / grid
+    seg = np.stack([s, e], 1).astype(dtype)
+    zero = rng.random(n) < 0.05
+    seg[zero, 1] = seg[zero, 0]
+    return seg
+
+
+@pytest.mark.parametrize('seed', range(40))
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_mmaction2_soft_nms_equals_loop(seed, dtype):
+    rng = np.random.default_rng(seed)
+    n = [0, 1, 2, 3, 50, 200, 700][seed % 7]
+    seg = _random_segments(rng, n, grid=[None, 100, 20][seed % 3], dtype=dtype)
+    score = rng.random(n).astype(dtype)
+    if seed % 4 == 0:
+        score = np.round(score, 1)                    # ties
+    rows = np.column_stack([seg, rng.random((n, 3)), score]).astype(dtype)
+    top_k = [100, 5, 0, 1000][seed % 4]
+    for alpha, low, high in [(0.4, 0.5, 0.9), (0.75, 0.65, 0.9), (1e-4, 0.5, 0.9), (0.4, 0, 0)]:
+        got = mmaction2_soft_nms(rows, alpha, low, high, top_k, dtype=dtype)
+        want = ref.reference_mmaction2_soft_nms(rows, alpha, low, high, top_k, dtype=dtype)
+        assert got.dtype == want.dtype and np.array_equal(got, want), (alpha, low, high)
+
+
+@pytest.mark.parametrize('seed', range(30))
+def test_soft_nms_options_equal_loop(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = [0, 1, 2, 40, 300][seed % 5]
+    seg = _random_segments(rng, n, grid=[None, 50][seed % 2])
+    score = rng.random(n)
+    thr = [None, 0.3, rng.uniform(0, 0.9, n), -0.1][seed % 4]
+    for kw in [dict(), dict(method='linear'), dict(min_score=0.2), dict(top_k=7),
+               dict(drop_last=True, min_score=0.001, selected_length_floor=1e-5),
+               dict(union='mmaction2'), dict(sigma=1e-4)]:
+        got = soft_nms(seg, score, iou_threshold=thr, **kw)
+        want = ref.reference_soft_nms(seg, score, iou_threshold=thr, **kw)
+        assert _same(got, want), kw
+
+
+def test_soft_nms_tiny_segments_float32():
+    # kept lengths of a few ulps: the IoU pre-filter must let them through to the exact test
+    rng = np.random.default_rng(7)
+    s = rng.uniform(0.5, 0.51, 300).astype(np.float32)
+    e = s + (rng.integers(0, 4, 300) * np.spacing(np.float32(0.5))).astype(np.float32)
+    seg = np.stack([s, e], 1)
+    score = rng.random(300).astype(np.float32)
+    thr = (0.5 + 0.4 * (e - s)).astype(np.float32)
+    for union in ('sum', 'mmaction2'):
+        got = soft_nms(seg, score, iou_threshold=thr, union=union, dtype=np.float32)
+        want = ref.reference_soft_nms(seg, score, iou_threshold=thr, union=union,
+                                      dtype=np.float32)
+        assert _same(got, want)
+
+
+def _bmn_maps(rng, T, peaky):
+    start, end = rng.random(T).astype(np.float32), rng.random(T).astype(np.float32)
+    if peaky:
+        start[rng.integers(0, T, 5)] = 0.9
+    return start, end, rng.random((T, T)).astype(np.float32), rng.random((T, T)).astype(
+        np.float32)
+
+
+@pytest.mark.parametrize('T', [1, 2, 3, 17, 100])
+def test_bmn_candidates_equal_loop(T):
+    rng = np.random.default_rng(T)
+    for peaky in (False, True):
+        maps = _bmn_maps(rng, T, peaky)
+        got, want = bmn_candidates(*maps), ref.reference_bmn_candidates(*maps)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    flat = (np.full(T, 0.5, np.float32), ) * 2 + (np.ones((T, T), np.float32), ) * 2
+    assert np.array_equal(bmn_candidates(*flat), ref.reference_bmn_candidates(*flat))
+
+
+@pytest.mark.skipif(not osp.isfile(osp.join(PEER, 'synth.py')), reason='no peer synth.py')
+def test_trained_like_bmn_maps_equal_loop():
+    sys.path.insert(0, PEER)
+    import synth
+    for i, info in enumerate(synth.video_infos(12, seed=3)):
+        start, end, bm = synth.bmn_output(info, seed=i)
+        rows = bmn_candidates(start, end, bm[1], bm[0])
+        assert np.array_equal(rows, ref.reference_bmn_candidates(start, end, bm[1], bm[0]))
+        got = mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, 100)
+        assert np.array_equal(got, ref.reference_mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, 100))
+        rows32 = rows[:, [0, 1, 2, 3, 4, 6]].astype(np.float32)     # PEM-like float32 rows
+        got = mmaction2_soft_nms(rows32, 0.75, 0.65, 0.9, 100, dtype=np.float32)
+        want = ref.reference_mmaction2_soft_nms(rows32, 0.75, 0.65, 0.9, 100, dtype=np.float32)
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize('union', ['sum', 'mmaction2'])
+def test_soft_nms_reversed_segments_equal_loop(union):
+    # end < start: the overlap test cannot be left to IoU > thr
+    rng = np.random.default_rng(11)
+    seg = _random_segments(rng, 120)
+    seg[::3] = seg[::3, ::-1]
+    score = rng.random(120)
+    for thr in (0.0, 0.5, rng.uniform(0, 0.9, 120)):
+        got = soft_nms(seg, score, iou_threshold=thr, union=union)
+        assert _same(got, ref.reference_soft_nms(seg, score, iou_threshold=thr, union=union))
