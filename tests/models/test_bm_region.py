@@ -157,22 +157,10 @@ def test_bmn_valid_region_gives_the_full_map_loss_and_gradients():
     x = torch.randn(3, 8, 16, dtype=torch.float64)
     gt = [torch.tensor([[0.1, 0.4], [0.5, 0.9]]), torch.tensor([[0.0, 1.0]]),
           torch.tensor([[0.2, 0.3]])]
-    from mmengine.structures import InstanceData
-
-    from mmloc.structures import LocalizationDataSample
-
-    def samples():
-        out = []
-        for g in gt:
-            s = LocalizationDataSample()
-            s.gt_instances = InstanceData(segments=g)
-            out.append(s)
-        return out
-
     results = []
     for model in (full, valid):
         torch.manual_seed(1)                      # the PEM loss samples cells at random
-        losses = model(x, samples(), mode='loss')
+        losses = model(x, _samples(gt), mode='loss')
         model.zero_grad()
         losses['loss'].backward()
         results.append((losses, [p.grad.clone() for p in model.parameters()]))
@@ -183,16 +171,75 @@ def test_bmn_valid_region_gives_the_full_map_loss_and_gradients():
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_bmn_auto_region_is_full_without_autograd_and_valid_with_it():
+def _samples(gt):
+    from mmengine.structures import InstanceData
+
+    from mmloc.structures import LocalizationDataSample
+    out = []
+    for g in gt:
+        s = LocalizationDataSample()
+        s.gt_instances = InstanceData(segments=g)
+        out.append(s)
+    return out
+
+
+def _loss_and_grads(model, x, gt):
+    torch.manual_seed(1)
+    losses = model(x, _samples(gt), mode='loss')
+    model.zero_grad()
+    losses['loss'].backward()
+    return losses['loss'].detach(), [p.grad.clone() for p in model.parameters()]
+
+
+def test_bmn_auto_region_is_the_full_map_outside_the_loss():
     auto, full = _small_bmn(), _small_bmn(bm_region='full')
     auto.load_state_dict(full.state_dict())
     x = torch.randn(2, 8, 16, dtype=torch.float64)
     with torch.no_grad():
         assert torch.equal(auto(x)[0], full(x)[0])    # MMAction2's whole map at inference
-    bm = auto(x)[0]
-    mask = torch.from_numpy(bm_valid_mask(16)).double()
-    assert torch.count_nonzero(bm * (1 - mask)) == 0
-    torch.testing.assert_close(bm * mask, full(x)[0] * mask, rtol=1e-12, atol=1e-12)
+    assert torch.equal(auto(x)[0], full(x)[0])        # and in tensor mode with autograd
+
+
+def test_bmn_auto_region_uses_the_full_map_when_pem_sampling_reads_invalid_cells():
+    # a batch whose ground truth has more high-IoU cells than mid ones: MMAction2's
+    # unclamped rate > 1 selects every cell, masked-out ones included, so their
+    # predictions are in the loss; 'auto' must fall back to the full map there
+    auto, full = _small_bmn(), _small_bmn(bm_region='full')
+    valid = _small_bmn(bm_region='valid')
+    auto.load_state_dict(full.state_dict())
+    valid.load_state_dict(full.state_dict())
+    gt_map = torch.zeros(1, 16, 16, dtype=torch.float64)
+    gt_map[0, 3, 2] = 0.95                      # one high cell, no mid cell: rate inf
+    for m in (auto, full, valid):
+        m.generate_labels = lambda gt, device, g=gt_map: (g, torch.zeros(1, 16),
+                                                          torch.zeros(1, 16))
+    assert auto.loss_module.reads_invalid_cells(gt_map, auto.bm_mask)
+    x = torch.randn(1, 8, 16, dtype=torch.float64)
+    gt = [torch.tensor([[0.1, 0.2]])]
+    loss_a, grads_a = _loss_and_grads(auto, x, gt)
+    loss_f, grads_f = _loss_and_grads(full, x, gt)
+    loss_v, _ = _loss_and_grads(valid, x, gt)
+    torch.testing.assert_close(loss_a, loss_f, rtol=0, atol=0)
+    for a, b in zip(grads_a, grads_f):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.isclose(loss_v, loss_f)     # the valid-only map would change the loss
+
+
+def test_pem_reg_reads_invalid_cells_matches_the_sampling():
+    from mmloc.models.losses.bmn_loss import pem_reg_loss, pem_reg_reads_invalid_cells
+    mask = torch.from_numpy(bm_valid_mask(12))
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        gt = torch.from_numpy(rng.uniform(0, 1, (2, 12, 12)) ** rng.uniform(0.2, 5)).float()
+        gt = gt * (torch.from_numpy(rng.uniform(0, 1, (2, 12, 12))) < 0.5) * mask
+        # does a prediction outside the mask change the loss? (same sampling seed)
+        pred = torch.rand(2, 12, 12)
+        moved = pred + (1 - mask) * 0.5
+        torch.manual_seed(trial)
+        a = pem_reg_loss(pred, gt, mask, zero_when_empty=True)
+        torch.manual_seed(trial)
+        b = pem_reg_loss(moved, gt, mask, zero_when_empty=True)
+        assert pem_reg_reads_invalid_cells(gt, mask) == bool(a != b)
 
 
 def test_bmn_refuses_an_unknown_region():

@@ -101,11 +101,12 @@ class BMN(BaseModel):
         bm_region: which cells of the BM map the 2-D head (``x_2d_p``) computes.
             ``'full'``: all T x T, as MMAction2. ``'valid'``: only what the valid cells
             ``s + d <= T - 1`` read (:func:`~mmloc.models.layers.banded_conv_stack`), about
-            55 % of the work; valid cells, loss and gradients are the same numbers (up to
-            float summation order), the other cells come out as 0. ``'auto'`` (default):
-            ``'valid'`` while autograd records (training, where the loss masks the other
-            cells anyway), ``'full'`` otherwise, so inference and export give MMAction2's
-            whole map.
+            60 % of the step's FLOPs; valid cells are the same numbers (up to float
+            summation order), the other cells come out as 0. ``'auto'`` (default):
+            ``'valid'`` in the training loss whenever the loss reads no cell outside
+            ``bm_mask`` for that batch (``BMNLoss.reads_invalid_cells``; then loss and
+            gradients equal the full map's), ``'full'`` otherwise and in every other mode, so
+            inference and export give MMAction2's whole map.
         bm_region_bands: bands along d of the ``'valid'`` computation.
         data_preprocessor, init_cfg: as in mmengine's ``BaseModel``.
         loss_cls: deprecated name of ``loss`` (MMAction2 configs use it); it holds the whole
@@ -249,14 +250,18 @@ class BMN(BaseModel):
                              f'{self.temporal_dim}) (feat_dim, temporal_dim), got {tuple(x.shape)}')
         return x
 
-    def _forward(self, x: torch.Tensor) -> tuple:
-        """(B, C, T) -> ``bm`` (B, 2, T(d), T(s)), ``start`` (B, T), ``end`` (B, T)."""
+    def _forward(self, x: torch.Tensor, valid_only: Optional[bool] = None) -> tuple:
+        """(B, C, T) -> ``bm`` (B, 2, T(d), T(s)), ``start`` (B, T), ``end`` (B, T).
+
+        ``valid_only``: compute the 2-D head on the valid triangle only (None: only if
+        ``bm_region='valid'``).
+        """
         base = self.x_1d_b(x)
         start = self.x_1d_s(base).squeeze(1)
         end = self.x_1d_e(base).squeeze(1)
         feat = self.x_1d_p(base)
         conv3d = self.x_3d_p[0]
-        banded = self._valid_region_only()
+        banded = self.bm_region == 'valid' if valid_only is None else valid_only
         if self.bm_layer == 'fused':
             # x_3d_p[1] (ReLU) is applied inside, on the contiguous rows
             prefix = 'bm_band' if banded else 'bm'
@@ -277,10 +282,15 @@ class BMN(BaseModel):
             return banded_conv_stack(bm, head, self._band_plan, grids), start, end
         return self.x_2d_p(bm), start, end
 
-    def _valid_region_only(self) -> bool:
-        if self.bm_region == 'auto':
-            return torch.is_grad_enabled() and not torch.jit.is_tracing()
-        return self.bm_region == 'valid'
+    def _loss_valid_only(self, gt_iou_map: torch.Tensor) -> bool:
+        """Whether the training forward may skip the cells outside ``bm_mask``."""
+        if self.bm_region != 'auto':
+            return self.bm_region == 'valid'
+        # only if the loss says this batch reads none of them (MMAction2's PEM regression
+        # sampling can select every cell, see pem_reg_loss)
+        reads = getattr(self.loss_module, 'reads_invalid_cells', None)
+        return (reads is not None and torch.is_grad_enabled() and not torch.jit.is_tracing()
+                and not reads(gt_iou_map, self.bm_mask))
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         x = self._stack_inputs(inputs)
@@ -333,8 +343,8 @@ class BMN(BaseModel):
                                  'gt_instances.segments (add GenerateLocalizationLabels and '
                                  "keys=('gt_segments',) to the training pipeline)")
             gt_segments.append(sample.gt_instances.segments)
-        bm, start, end = self._forward(x)
         gt_iou_map, gt_start, gt_end = self.generate_labels(gt_segments, x.device)
+        bm, start, end = self._forward(x, valid_only=self._loss_valid_only(gt_iou_map))
         loss, tem, pem_reg, pem_cls = self.loss_module(bm, start, end, gt_iou_map, gt_start,
                                                        gt_end, self.bm_mask)
         return dict(loss=loss, tem=tem.detach(), pem_reg=pem_reg.detach(),

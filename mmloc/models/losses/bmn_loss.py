@@ -20,6 +20,35 @@ def bmn_tem_loss(pred_start: torch.Tensor, pred_end: torch.Tensor, gt_start: tor
         binary_logistic_regression_loss(pred_end, gt_end)
 
 
+def _pem_reg_strata(gt_iou_map: torch.Tensor, mask: torch.Tensor, high: float,
+                    low: float) -> tuple:
+    """High / mid / low cell masks of the PEM regression loss and the mid and low
+    sampling rates ``n_high / n_mid``, ``n_high / n_low`` (unclamped, as MMAction2)."""
+    u_hmask = (gt_iou_map > high).float()
+    u_mmask = ((gt_iou_map <= high) & (gt_iou_map > low)).float()
+    u_lmask = ((gt_iou_map <= low) & (gt_iou_map > 0.)).float() * mask
+    num_h = u_hmask.sum()
+    return u_hmask, u_mmask, u_lmask, num_h / u_mmask.sum(), num_h / u_lmask.sum()
+
+
+def pem_reg_reads_invalid_cells(gt_iou_map: torch.Tensor, mask: torch.Tensor,
+                                high_temporal_iou_threshold: float = 0.7,
+                                low_temporal_iou_threshold: float = 0.3) -> bool:
+    """Whether :func:`pem_reg_loss` selects cells outside ``mask`` for this batch.
+
+    A rate above 1 (``n_high > n_mid`` or ``> n_low``, incl. a zero count) makes its
+    threshold ``1 - rate`` negative, so every cell of that stratum's zeros, masked-out ones
+    included, is selected, and the predictions there enter the loss.
+
+    Args:
+        gt_iou_map: (B, T, T) targets, already multiplied by ``mask``.
+        mask: (T, T) or (B, T, T) bm_mask.
+    """
+    *_, r_m, r_l = _pem_reg_strata(gt_iou_map.float(), mask, high_temporal_iou_threshold,
+                                   low_temporal_iou_threshold)
+    return bool((r_m > 1) | (r_l > 1))
+
+
 def pem_reg_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch.Tensor,
                  high_temporal_iou_threshold: float = 0.7,
                  low_temporal_iou_threshold: float = 0.3,
@@ -45,15 +74,9 @@ def pem_reg_loss(pred_score: torch.Tensor, gt_iou_map: torch.Tensor, mask: torch
     """
     pred_score = pred_score.float()
     gt_iou_map = gt_iou_map.float()
-    u_hmask = (gt_iou_map > high_temporal_iou_threshold).float()
-    u_mmask = ((gt_iou_map <= high_temporal_iou_threshold)
-               & (gt_iou_map > low_temporal_iou_threshold)).float()
-    u_lmask = ((gt_iou_map <= low_temporal_iou_threshold) & (gt_iou_map > 0.)).float()
-    u_lmask = u_lmask * mask
-    num_h = u_hmask.sum()
-    r_m = num_h / u_mmask.sum()
+    u_hmask, u_mmask, u_lmask, r_m, r_l = _pem_reg_strata(
+        gt_iou_map, mask, high_temporal_iou_threshold, low_temporal_iou_threshold)
     u_smmask = (u_mmask * torch.rand_like(gt_iou_map) > (1. - r_m)).float()
-    r_l = num_h / u_lmask.sum()
     u_slmask = (u_lmask * torch.rand_like(gt_iou_map) > (1. - r_l)).float()
     weights = u_hmask + u_smmask + u_slmask
     loss = F.mse_loss(pred_score * weights, gt_iou_map * weights)
@@ -105,6 +128,16 @@ class BMNLoss(nn.Module):
     def __init__(self, nan_guard: bool = True) -> None:
         super().__init__()
         self.nan_guard = nan_guard
+
+    def reads_invalid_cells(self, gt_iou_map: torch.Tensor, bm_mask: torch.Tensor) -> bool:
+        """Whether this batch's loss depends on predictions outside ``bm_mask``.
+
+        Args:
+            gt_iou_map: (B, T, T) max IoU per cell (unmasked), as :meth:`forward` takes it.
+            bm_mask: (T, T) valid-cell mask.
+        """
+        bm_mask = bm_mask.to(torch.float32)
+        return pem_reg_reads_invalid_cells(gt_iou_map.float() * bm_mask, bm_mask)
 
     def forward(self, pred_bm: torch.Tensor, pred_start: torch.Tensor, pred_end: torch.Tensor,
                 gt_iou_map: torch.Tensor, gt_start: torch.Tensor, gt_end: torch.Tensor,
