@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
+from mmloc.models.layers.pem_mlp import Workspace, scaled_relu_mlp
 from mmloc.models.utils.boundary_targets import stack_tem_targets, tem_anchors
 from mmloc.models.utils.proposal_utils import post_processing
 from mmloc.registry import MODELS
@@ -165,10 +166,11 @@ class PEM(BaseModel):
             u_ratio_l=pem_u_ratio_l, weighted=weighted_loss))
         self.fc1 = nn.Linear(pem_feat_dim, pem_hidden_dim, bias=True)
         self.fc2 = nn.Linear(pem_hidden_dim, output_dim, bias=True)
+        self._workspace = Workspace()      # the training step's reused hidden buffers
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.fc1_ratio * self.fc1(x))
-        return torch.sigmoid(self.fc2_ratio * self.fc2(x))
+        z = scaled_relu_mlp(x, self.fc1, self.fc2, self.fc1_ratio, self._workspace)
+        return torch.sigmoid(self.fc2_ratio * z)
 
     def _gather(self, data_samples: list, key: str) -> torch.Tensor:
         try:
