@@ -98,7 +98,9 @@ def build(variant: str, seed: int):
     from mmengine.optim import build_optim_wrapper
 
     from mmloc.registry import MODELS
+    from mmloc.utils.cpu_memory import apply_env_cpu_memory
     cfg = Config.fromfile(osp.join(REPO, CONFIG))
+    apply_env_cpu_memory(cfg.get('env_cfg'))      # as tools/train.py does
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
     if variant == 'channels_last':

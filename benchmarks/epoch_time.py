@@ -121,7 +121,9 @@ def main(argv=None) -> dict:
 
     from mmloc.utils import register_all_modules
     register_all_modules()
+    from mmloc.utils.cpu_memory import apply_env_cpu_memory
     cfg = Config.fromfile(osp.join(REPO, CONFIG))
+    apply_env_cpu_memory(cfg.get('env_cfg'))      # as tools/train.py does
     batch = cfg.train_dataloader.batch_size
     if args.videos < batch:
         raise SystemExit(f'--videos must be at least the batch size {batch}')

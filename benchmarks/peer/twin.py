@@ -92,9 +92,15 @@ class Twin:
 
 
 def load_config(path: str):
-    """An mmloc config from the repository (relative paths are taken from its root)."""
+    """An mmloc config from the repository (relative paths are taken from its root), with
+    its ``env_cfg`` process settings applied as ``tools/train.py``/``test.py`` apply them
+    (``reuse_freed_cpu_memory``)."""
     from mmengine.config import Config
-    return Config.fromfile(osp.join(REPO, path))
+
+    from mmloc.utils.cpu_memory import apply_env_cpu_memory
+    cfg = Config.fromfile(osp.join(REPO, path))
+    apply_env_cpu_memory(cfg.get('env_cfg'))
+    return cfg
 
 
 def build(cfg_model: dict):

@@ -11,6 +11,8 @@ default_hooks = dict(
 
 env_cfg = dict(
     cudnn_benchmark=False,
+    # freed CPU tensors stay in the heap for the next step (mmloc.utils.cpu_memory)
+    reuse_freed_cpu_memory=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
 

@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 from mmloc.engine import load_config, resolve_work_dir, setup_launcher, setup_runtime
 from mmloc.registry import METRICS
 from mmloc.utils import register_all_modules
+from mmloc.utils.cpu_memory import apply_env_cpu_memory
 from mmloc.utils.checkpoint import safe_torch_load
 from mmloc.utils.io import remove_stale_temp_files
 
@@ -150,6 +151,7 @@ def _fit_through_key_maps(model: torch.nn.Module, state: dict, own: dict):
 
 
 def run_train(cfg: Config) -> Runner:
+    apply_env_cpu_memory(cfg.get('env_cfg'))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else None
     if runner is None:
         from mmloc.registry import RUNNERS
@@ -227,6 +229,7 @@ def build_test_config(args) -> Config:
 def run_test(cfg: Config) -> dict:
     """Build the runner, load ``cfg.test_checkpoint`` strictly, test; returns the metrics."""
     checkpoint = cfg.pop('test_checkpoint')
+    apply_env_cpu_memory(cfg.get('env_cfg'))
     runner = Runner.from_cfg(cfg)
     try:
         runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
