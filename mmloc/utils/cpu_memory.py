@@ -38,7 +38,8 @@ def _mallopt():
 
 
 def reuse_freed_cpu_memory(enable: bool = True) -> bool:
-    """Keep freed CPU blocks in the heap for reuse (``enable=False``: glibc's defaults).
+    """Keep freed CPU blocks in the heap for reuse (``enable=False``: glibc's default
+    values; its dynamic mmap threshold, off after any ``mallopt``, stays off).
 
     Returns True when the setting was applied (glibc), False where it does nothing.
     Process-wide; worker processes forked afterwards inherit it.
