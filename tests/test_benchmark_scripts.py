@@ -19,6 +19,7 @@ CASES = {
                   '--gemm-size', '128', '--variants', 'default,channels_last'],
     'bsn_pgm': ['--videos', '2', '--repeat', '1'],
     'epoch_time': ['--videos', '8', '--workers', '0', '--threads', '1'],
+    'page_faults': ['--models', 'pem', '--pairs', '1', '--steps', '1'],
     'json_load': ['--videos', '20', '--detections', '5', '--repeat', '1'],
     'eval': ['--videos', '40', '--proposals', '10', '--classes', '4'],
     'extract_features': ['--minutes', '0.2', '--threads', '1', '--size', '64', '48'],
