@@ -20,7 +20,6 @@ weights; both hard NMS (SSN's, ActionFormer's) run on one greedy loop.
 """
 from __future__ import annotations
 
-import functools
 from typing import Callable, Optional, Tuple
 
 import numpy as np
@@ -71,102 +70,6 @@ def _decay_weights(iou: np.ndarray, method: str, sigma: float,
     if not correctly_rounded:
         return np.exp(arg, out=out)
     return np.exp(arg, dtype=np.float64).astype(iou.dtype, copy=False)
-
-
-def _pair_weights(start: np.ndarray, end: np.ndarray, length: np.ndarray,
-                  kept_len: np.ndarray, thresholds: Optional[np.ndarray], sigma: float,
-                  union: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Gaussian Soft-NMS multipliers of candidates ``cols`` when each of ``rows`` is kept.
-
-    The operations of :func:`soft_nms`'s round, element by element (intersection, union
-    rounding, IoU, threshold, ``exp(IoU² / -sigma)``), so every entry has the bits that
-    round would multiply by; only for segments of length >= 0 and thresholds >= 0 (None:
-    every overlap), where IoU > thr already implies an overlap.
-
-    Args:
-        start, end, length, kept_len: (N,) per candidate (``kept_len``: its length in the
-            union when it is the kept one).
-        thresholds: (N,) IoU threshold while each candidate is the kept one, or None.
-        rows, cols: (R,), (C,) int candidate ids.
-
-    Returns:
-        (R, C) ``dtype`` weights, exactly 1 where the pair does not decay.
-    """
-    e_c, s_c = end[cols], start[cols]
-    inter = np.minimum(end[rows][:, None], e_c)
-    inter -= np.maximum(start[rows][:, None], s_c)
-    if union == 'sum':                    # kept_len + len_j - inter
-        iou = np.add(kept_len[rows][:, None], length[cols])
-        iou -= inter
-    else:                                 # ((kept_len - inter) + end_j) - start_j
-        iou = np.subtract(kept_len[rows][:, None], inter)
-        iou += e_c
-        iou -= s_c
-    np.divide(inter, iou, out=iou)
-    hit = np.flatnonzero(inter > 0 if thresholds is None else iou > thresholds[rows][:, None])
-    # the decay of the pairs that decay only (a few percent): exp is the costly step
-    weights = np.ones(iou.shape, iou.dtype)
-    weights.flat[hit] = _decay_weights(iou.ravel()[hit], 'gaussian', sigma,
-                                       correctly_rounded=False)
-    return weights
-
-
-def _soft_nms_blocks(start: np.ndarray, end: np.ndarray, length: np.ndarray,
-                     kept_len: np.ndarray, thresholds: Optional[np.ndarray], score: np.ndarray,
-                     sigma: float, union: str, limit: int, block: int = 48
-                     ) -> Tuple[list, list]:
-    """:func:`soft_nms`'s Gaussian loop (no score floor), several rounds per batch of numpy calls.
-
-    Exact because scores only decrease (``score >= 0``, weights in (0, 1]): a candidate's
-    score now bounds all its later ones. Each block takes the ``block`` best live candidates
-    (score descending, index ascending) and runs the rounds among them alone, on their
-    (block, block) weights, while the round's best beats (score, then lower index) the best
-    candidate outside the block, whose later scores cannot exceed its current one; then the
-    block's kept candidates decay all the others, in the order kept, with one (k, N) weight
-    computation. Same IEEE operations on the same operands as the round-by-round loop,
-    hence the same bits; the rounds cost a few small numpy calls instead of ~13 on (N,).
-
-    Args:
-        start, end, length, kept_len, thresholds: as :func:`_pair_weights`.
-        score: (N,) scores >= 0, in the arithmetic dtype.
-        limit: rounds at most.
-
-    Returns:
-        keep: list of int ids in the order kept; kept_scores: their ``dtype`` scalars.
-    """
-    weights = functools.partial(_pair_weights, start, end, length, kept_len, thresholds,
-                                sigma, union)
-    work = score.copy()
-    n_live = len(work)
-    keep, kept_scores = [], []
-    while n_live and len(keep) < limit:
-        order = np.argsort(-work, kind='stable')   # kept ones (-inf) last
-        q = min(block, n_live)
-        ids = np.sort(order[:q])                   # index order: argmax ties -> lowest id
-        if q < n_live:
-            bound, bound_id = work[order[q]], int(order[q])
-        else:
-            bound, bound_id = -np.inf, -1
-        vals = work[ids]
-        rows = list(weights(ids, ids))
-        ids_list = ids.tolist()
-        first = len(keep)
-        while len(keep) < limit:
-            i = int(vals.argmax())
-            best = vals[i]
-            # the outside candidate's score is an upper bound of its later ones
-            if not (best > bound or (best == bound and ids_list[i] < bound_id)):
-                break
-            keep.append(ids_list[i])
-            kept_scores.append(best)
-            vals *= rows[i]
-            vals[i] = -np.inf
-        chosen = keep[first:]
-        n_live -= len(chosen)
-        for row in weights(np.asarray(chosen), np.arange(len(work))):
-            work *= row                            # the order kept, as the rounds did
-        work[chosen] = -np.inf
-    return keep, kept_scores
 
 
 def _greedy_hard(order: np.ndarray,
@@ -286,18 +189,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     # With thresholds >= 0 and lengths >= 0, IoU > thr implies inter > 0 (a pair without
     # overlap has a union > 0, so IoU <= 0; a 0/0 is NaN and fails); otherwise the overlap is
     # tested as well.
-    negative_len = bool((length < 0).any())
-    test_overlap = thresholds is None or negative_len or bool((thresholds < 0).any())
-    limit = len(score) if top_k is None else top_k
-    if (method == 'gaussian' and sigma >= 0.02 and min_score is None and not drop_last
-            and not negative_len and (thresholds is None or not test_overlap)
-            and bool((score >= 0).all())):
-        # Weights in (0, 1] (IoU <= 1, no exp underflow) and scores >= 0: scores only
-        # decrease, so the rounds can run in blocks (same bits, fewer numpy calls).
-        with np.errstate(all='ignore'):
-            keep, kept_scores = _soft_nms_blocks(start, end, length, kept_len, thresholds,
-                                                 score, sigma, union, limit)
-        return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=dtype)
+    test_overlap = thresholds is None or bool((thresholds < 0).any() or (length < 0).any())
     if thresholds is not None:
         thresholds = thresholds.tolist()
     # A kept candidate's score is -inf and stays so under any weight > 0; Gaussian weights
@@ -305,6 +197,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     # floor, which must see the live ones only) the decay is restricted to live candidates.
     live_only = method != 'gaussian' or sigma < 0.02 or min_score is not None
     n_live = int(live.sum())
+    limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
     keep, kept_scores = [], []
     # Every round works on whole (N,) buffers with ``out=`` and a ``where=`` mask instead of
