@@ -72,114 +72,6 @@ def _decay_weights(iou: np.ndarray, method: str, sigma: float,
     return np.exp(arg, dtype=np.float64).astype(iou.dtype, copy=False)
 
 
-def _decay_rows(feats: np.ndarray, col_end: np.ndarray, col_start: np.ndarray,
-                col_len: np.ndarray, sigma: float, union: str, has_thresholds: bool,
-                rows: np.ndarray) -> np.ndarray:
-    """Gaussian Soft-NMS multipliers of every candidate when each of ``rows`` is the kept one.
-
-    The operations of :func:`soft_nms`'s round, element by element (intersection, union
-    rounding, IoU, threshold, ``exp(IoU² / -sigma)``), so every entry has the bits that round
-    multiplies by; for segments of length >= 0 and thresholds >= 0 (or none: every
-    overlap), where IoU > thr implies an overlap. Flat (R * N,) operands (the kept one's
-    values repeated, the candidates' tiled) instead of broadcasting: numpy's broadcast loops
-    cost 2-3x per element here.
-
-    Args:
-        feats: (4, N) ``end, start, kept_len, threshold`` per candidate (its values as the
-            kept one).
-        col_end, col_start, col_len: (>= R * N,) end, start, length tiled.
-        rows: (R,) int candidate ids.
-
-    Returns:
-        (R, N) ``dtype`` weights, exactly 1 where the pair does not decay.
-    """
-    n = feats.shape[1]
-    size = len(rows) * n
-    end_m, start_m, len_m, thr_m = np.repeat(feats[:, rows], n, axis=1)
-    e_c, s_c = col_end[:size], col_start[:size]
-    inter = np.minimum(end_m, e_c)
-    inter -= np.maximum(start_m, s_c)
-    if union == 'sum':                    # kept_len + len_j - inter
-        iou = np.add(len_m, col_len[:size])
-        iou -= inter
-    else:                                 # ((kept_len - inter) + end_j) - start_j
-        iou = np.subtract(len_m, inter)
-        iou += e_c
-        iou -= s_c
-    np.divide(inter, iou, out=iou)
-    hit = np.greater(iou, thr_m) if has_thresholds else np.greater(inter, 0)
-    weights = _decay_weights(iou, 'gaussian', sigma, correctly_rounded=False, out=iou)
-    np.copyto(weights, 1, where=~hit)
-    return weights.reshape(len(rows), n)
-
-
-def _soft_nms_chains(start: np.ndarray, end: np.ndarray, length: np.ndarray,
-                     kept_len: np.ndarray, thresholds: Optional[np.ndarray], score: np.ndarray,
-                     sigma: float, union: str, limit: int, block: int = 16
-                     ) -> Tuple[list, list]:
-    """:func:`soft_nms`'s Gaussian rounds (no score floor) as chains of rounds.
-
-    Exact because scores only decrease (``score >= 0``, weights in (0, 1]). Take the
-    candidates in the order of their current scores (descending, index ascending): the first
-    is kept, and so is each next one as long as no candidate kept before it in the chain
-    changes its score (weight exactly 1): its score is then still the largest, since every
-    other one only decreased. The chain's decays are then applied in the order kept. A
-    candidate's decay row is pure geometry: computed once, in blocks of ``block`` (the best
-    ones still without a row), and reused. Same IEEE operations on the same operands as the
-    round-by-round loop, hence the same bits; ~3 rounds per chain on trained-like BMN maps.
-
-    Args:
-        start, end, length, kept_len: (N,) per candidate (``kept_len``: its length in the
-            union when it is the kept one).
-        thresholds: (N,) IoU threshold while each candidate is the kept one, or None
-            (every overlap decays).
-        score: (N,) scores >= 0, in the arithmetic dtype.
-        limit: rounds at most.
-
-    Returns:
-        keep: list of int ids in the order kept; kept_scores: their ``dtype`` scalars.
-    """
-    n = len(score)
-    thr = np.zeros_like(score) if thresholds is None else thresholds
-    feats = np.stack([end, start, kept_len, thr])
-    tiles = [np.tile(x, block) for x in (end, start, length)]
-    rows = [None] * n
-    has_row = np.zeros(n, bool)
-    work = score.copy()
-    keep, kept_scores = [], []
-    limit = min(limit, n)
-
-    def compute_rows(j: int, order: np.ndarray) -> None:
-        # j and the best candidates still without a row (``order``: -inf for the chain's)
-        pending = np.flatnonzero(~has_row & (order > -np.inf))
-        pending = pending[pending != j]
-        if len(pending) > block - 1:
-            pending = pending[np.argpartition(order[pending], 1 - block)[1 - block:]]
-        ids = np.append(pending, j)
-        for i, r in zip(ids.tolist(), _decay_rows(feats, *tiles, sigma, union,
-                                                   thresholds is not None, ids)):
-            rows[i] = r
-        has_row[ids] = True
-
-    while len(keep) < limit:
-        order = work.copy()                # the chain's candidates, best first
-        chain = []
-        while len(keep) + len(chain) < limit:
-            j = int(order.argmax())
-            if order[j] == -np.inf or any(rows[c][j] != 1 for c in chain):
-                break                      # nothing live, or its score just changed
-            if rows[j] is None:
-                compute_rows(j, order)
-            chain.append(j)
-            order[j] = -np.inf
-        for c in chain:
-            keep.append(c)
-            kept_scores.append(work[c])    # unchanged by the chain's earlier ones
-            work *= rows[c]
-            work[c] = -np.inf
-    return keep, kept_scores
-
-
 def _greedy_hard(order: np.ndarray,
                  survives: Callable[[int, np.ndarray], np.ndarray]) -> np.ndarray:
     """Greedy hard NMS over candidate ids ``order`` (best first).
@@ -297,18 +189,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     # With thresholds >= 0 and lengths >= 0, IoU > thr implies inter > 0 (a pair without
     # overlap has a union > 0, so IoU <= 0; a 0/0 is NaN and fails); otherwise the overlap is
     # tested as well.
-    negative_len = bool((length < 0).any())
-    test_overlap = thresholds is None or negative_len or bool((thresholds < 0).any())
-    limit = len(score) if top_k is None else top_k
-    if (method == 'gaussian' and sigma >= 0.02 and min_score is None and not drop_last
-            and not negative_len and (thresholds is None or not test_overlap)
-            and bool((score >= 0).all())):
-        # Weights in (0, 1] (IoU <= 1, no exp underflow) and scores >= 0: scores only
-        # decrease, so the rounds can run as chains (same bits, fewer numpy calls).
-        with np.errstate(all='ignore'):
-            keep, kept_scores = _soft_nms_chains(start, end, length, kept_len, thresholds,
-                                                 score, sigma, union, limit)
-        return np.asarray(keep, dtype=np.int64), np.asarray(kept_scores, dtype=dtype)
+    test_overlap = thresholds is None or bool((thresholds < 0).any() or (length < 0).any())
     if thresholds is not None:
         thresholds = thresholds.tolist()
     # A kept candidate's score is -inf and stays so under any weight > 0; Gaussian weights
@@ -316,6 +197,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     # floor, which must see the live ones only) the decay is restricted to live candidates.
     live_only = method != 'gaussian' or sigma < 0.02 or min_score is not None
     n_live = int(live.sum())
+    limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
     keep, kept_scores = [], []
     # Every round works on whole (N,) buffers with ``out=`` and a ``where=`` mask instead of
