@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib
 import numpy as np
 
 from .plots import _save, new_figure
@@ -60,6 +59,7 @@ def plot_bm_map(bm_maps: np.ndarray, out_file: str, gt_segments_norm: np.ndarray
     invalid = s + d >= T
     cells = gt_bm_cells(gt_segments_norm, T) if gt_segments_norm is not None else None
     fig, axes = new_figure(1, k, figsize=(4.6 * k + 0.6, 4.4), squeeze=False)
+    import matplotlib
     cmap = matplotlib.colormaps['magma'].with_extremes(bad='0.85')  # grey: invalid cells
     for ax, m, title in zip(axes[0], maps, titles):
         im = ax.imshow(np.ma.masked_array(m, invalid), origin='upper', cmap=cmap,

@@ -2,22 +2,21 @@
 
 Figures are :class:`matplotlib.figure.Figure` objects drawn without pyplot, so they need no
 GUI backend and leave matplotlib's global state (backend, pyplot's figure list) as it is.
+matplotlib is imported when a figure is drawn: a training process that draws none does not
+carry it (~30 MiB).
 """
 from __future__ import annotations
 
 import os
 from typing import Mapping, Sequence
 
-import matplotlib
 import numpy as np
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=None, squeeze: bool = True,
                gridspec_kw: dict | None = None):
     """``(figure, axes)`` like ``pyplot.subplots``, without pyplot (no backend involved)."""
+    from matplotlib.figure import Figure
     fig = Figure(figsize=figsize)
     return fig, fig.subplots(nrows, ncols, squeeze=squeeze, gridspec_kw=gridspec_kw)
 
@@ -83,6 +82,9 @@ def plot_proposal_timeline(gt_segments_s: np.ndarray, proposal_segments_s: np.nd
     gts = np.asarray(gt_segments_s).reshape(-1, 2)
     rows = len(props) + 1
     fig, ax = new_figure(figsize=(10, 0.45 * rows + 1.4))
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
     cmap = matplotlib.colormaps['viridis']
     for i, (s, e) in enumerate(gts):
         ax.barh(rows - 1, e - s, left=s, height=0.7, color='tab:red', alpha=0.8,

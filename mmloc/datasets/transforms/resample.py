@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import interp1d
 
 
 def resample_feature(feature: np.ndarray, temporal_dim: int = 100, num_sub: int = 3,
@@ -30,6 +29,7 @@ def resample_feature(feature: np.ndarray, temporal_dim: int = 100, num_sub: int 
     length = feature.shape[0]
     if length == 1:
         return np.repeat(feature, temporal_dim, axis=0).astype(np.float32)
+    from scipy.interpolate import interp1d    # lazily: scipy.interpolate is ~40 MiB
     f = interp1d(np.arange(length), feature, axis=0)
     start, stop = eps, length - 1 - eps
     size = (stop - start) / temporal_dim
