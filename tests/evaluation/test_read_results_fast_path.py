@@ -61,3 +61,81 @@ def test_integer_labels_and_missing_labels_take_the_per_item_path():
         formats.read_results({'a': items})
     with pytest.raises(FormatError, match='item 0 has no "label"'):
         formats.read_results({'a': _items(2, label=False)}, require_label=True)
+
+
+# ------------------------------------------------------------------ whole-file columns
+def _read_both(monkeypatch, source, **kwargs):
+    """read_results with the columnar path, and with only the per-item checks."""
+    def outcome():
+        try:
+            return formats.read_results(source, **kwargs)
+        except FormatError as e:
+            return str(e)
+    fast = outcome()
+    with monkeypatch.context() as m:
+        m.setattr(formats, '_plain_results_columns', lambda data: None)
+        m.setattr(formats, '_plain_items', lambda items, require_label: None)
+        slow = outcome()
+    return fast, slow
+
+
+def _assert_same(fast, slow):
+    if isinstance(slow, str):
+        assert fast == slow
+        return
+    assert list(fast) == list(slow)
+    for vid in fast:
+        for key in ('segments', 'scores'):
+            assert fast[vid][key].dtype == slow[vid][key].dtype
+            np.testing.assert_array_equal(fast[vid][key], slow[vid][key])
+        assert fast[vid]['labels'] == slow[vid]['labels']
+
+
+@pytest.mark.parametrize('case', ['plain', 'no_label', 'empty_video', 'bare', 'blocked',
+                                  'external', 'big', 'int_label', 'mixed_fields', 'reversed',
+                                  'require_label'])
+@pytest.mark.parametrize('from_file', [True, False])
+def test_whole_file_columns_equal_the_per_item_path(tmp_path, monkeypatch, case, from_file):
+    label = case not in ('no_label', 'require_label')
+    body = {'v_a': _items(5, label), 'v_b': _items(3, label), 'v_c': _items(1, label)}
+    kwargs = {}
+    if case == 'empty_video':
+        body['v_b'] = []
+    elif case == 'blocked':
+        kwargs['blocked'] = ['b']
+    elif case == 'big':
+        body['v_b'][1]['score'] = 1e19        # not provable (orjson's big-int float)
+    elif case == 'int_label':
+        body['v_b'][1]['label'] = 3
+    elif case == 'mixed_fields':
+        body['v_b'][1]['extra'] = {'k': [1, 2]}
+    elif case == 'reversed':
+        body['v_b'][1]['segment'] = [5.0, 1.0]
+    elif case == 'require_label':
+        kwargs['require_label'] = True
+    data = body if case == 'bare' else {
+        'version': 'VERSION 1.3', 'results': body,
+        'external_data': {'used': True, 'details': [[{'k': 'a:b'}]]} if case == 'external'
+        else {}}
+    source = data
+    if from_file:
+        source = tmp_path / 'r.json'
+        source.write_text(json.dumps(data))
+        source = str(source)
+    fast, slow = _read_both(monkeypatch, source, **kwargs)
+    _assert_same(fast, slow)
+    if case == 'blocked':
+        assert 'v_b' not in fast
+
+
+def test_plain_files_take_the_columnar_path():
+    items = _items(4)
+    data = {'results': {'a': items, 'b': []}, 'version': 'x', 'external_data': {'e': [1]}}
+    columns = formats._plain_results_columns(data)
+    assert columns is not None
+    assert columns['sizes'].tolist() == [4, 0]
+    # every key and list of the tree: 3 top keys + 2 videos + 3 per item + the inner {"e"}
+    assert columns['n_keys'] == 3 + 2 + 3 * 4 + 1
+    assert columns['n_lists'] == 2 + 4 + 1      # item lists, segments, [1]
+    assert (columns['n_keys'], columns['n_lists']) == \
+        formats.count_json_containers(data)
