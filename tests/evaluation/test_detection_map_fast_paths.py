@@ -87,3 +87,15 @@ def test_class_order_with_small_and_large_label_dtypes(num_classes):
         old = previous._class_order(scores, labels, num_classes, order)
         assert len(new) == len(old) == num_classes
         assert all(np.array_equal(a, b) for a, b in zip(new, old))
+
+
+def test_rowwise_interpolated_ap_equals_the_single_curve_function():
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 7, 8, 9, 130, 1000):
+        tp = rng.random((10, n)) < 0.4
+        tp_cum = np.cumsum(tp, axis=1).astype(np.float64)
+        recall = tp_cum / max(1.0, float(tp.sum(axis=1).max()) + 1)
+        precision = tp_cum / np.arange(1, n + 1)
+        rows = dm.interpolated_average_precisions(precision, recall)
+        ref = [dm.interpolated_average_precision(precision[t], recall[t]) for t in range(10)]
+        assert rows.tolist() == ref

@@ -45,6 +45,24 @@ def interpolated_average_precision(precision: np.ndarray, recall: np.ndarray) ->
     return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
 
 
+def interpolated_average_precisions(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """:func:`interpolated_average_precision` of each row, (T, N) each -> (T,) float64.
+
+    The padding and the running maximum for all rows at once; each row's sum is the same
+    ``np.sum`` over the same terms in the same order (so bit-identical).
+    """
+    n_rows, n = precision.shape
+    mprec = np.zeros((n_rows, n + 2))
+    mprec[:, 1:-1] = precision
+    mprec = np.maximum.accumulate(mprec[:, ::-1], axis=1)[:, ::-1]
+    mrec = np.zeros((n_rows, n + 2))
+    mrec[:, 1:-1] = recall
+    mrec[:, -1] = 1.0
+    changed = mrec[:, 1:] != mrec[:, :-1]                          # (T, N + 1)
+    terms = (mrec[:, 1:] - mrec[:, :-1]) * mprec[:, 1:]
+    return np.array([float(np.sum(terms[t][changed[t]])) for t in range(n_rows)])
+
+
 def _official_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """(P, G) float64 IoU, where a zero union (e.g. two zero-length segments) gives ``+inf``.
 
@@ -195,6 +213,12 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
         gt_idx = gt_sorted[grp_lo[members][:, None] + np.arange(g_size)[None, :]]
         # IoU with the GTs of its group only (not the whole video's matrix)
         rows = _official_iou_rows(pr_seg[members], gt_seg[gt_idx])
+        # a prediction below the lowest threshold with every GT of its group is a false
+        # positive that takes nothing: it does not change any other prediction's match
+        reach = (rows >= thr.min()).any(axis=1)
+        if not reach.any():
+            continue
+        members, gt_idx, rows = members[reach], gt_idx[reach], rows[reach]
         # position of each GT in the official visiting order argsort(iou)[::-1]
         order = np.argsort(rows, axis=1)[:, ::-1]
         visit_rank = np.empty_like(order)
@@ -260,13 +284,12 @@ def compute_detection_map(ground_truth: Mapping, predictions: Mapping, num_class
         if order.size == 0:
             ap[c] = 0.0
             continue
-        tp = m['tp'][order].T                                      # (n_thr, N_c)
-        tp_cum = np.cumsum(tp, axis=1).astype(np.float64)
-        fp_cum = np.cumsum(~tp, axis=1).astype(np.float64)
+        # integer counts (exact in any order): cumsum down the contiguous (N_c, n_thr)
+        # rows, and tp + fp = rank + 1, so precision divides by the rank
+        tp_cum = np.cumsum(m['tp'][order], axis=0).T.astype(np.float64)   # (n_thr, N_c)
         recall = tp_cum / float(num_gt[c])
-        precision = tp_cum / (tp_cum + fp_cum)
-        for t in range(thr.size):
-            ap[c, t] = interpolated_average_precision(precision[t], recall[t])
+        precision = tp_cum / np.arange(1, order.size + 1, dtype=np.float64)
+        ap[c] = interpolated_average_precisions(precision, recall)
     valid = num_gt > 0
     # (n_thr, n_valid) contiguous rows, averaged as the official ``ap.mean(axis=1)``
     mean_ap = np.ascontiguousarray(ap[valid].T).mean(axis=1)
