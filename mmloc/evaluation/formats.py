@@ -120,6 +120,32 @@ def read_blocked(path) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- ground truth
+def _plain_annotations(anns: list):
+    """``(segments [(start, end)] * G floats, labels [str] * G)`` when every annotation is
+    exactly ``{"segment": [start, end], "label": name}`` with two finite numbers (int /
+    float), ``start <= end``: what :func:`_gt_record`'s per-annotation checks return for
+    them, with type tests instead of the ``numbers.Real`` checks. None otherwise (the
+    per-annotation checks then decide and name the annotation)."""
+    if not all(type(a) is dict and len(a) == 2 for a in anns):
+        return None
+    try:
+        segments = [a['segment'] for a in anns]
+        labels = [a['label'] for a in anns]
+    except KeyError:
+        return None
+    if not all(type(seg) is list and len(seg) == 2 for seg in segments) \
+            or not set(map(type, itertools.chain.from_iterable(segments))) <= _JSON_NUMBERS \
+            or not set(map(type, labels)) <= {str}:
+        return None
+    try:
+        pairs = [(float(a), float(b)) for a, b in segments]
+    except OverflowError:   # an int with hundreds of digits
+        return None
+    if not all(math.isfinite(a) and math.isfinite(b) and a <= b for a, b in pairs):
+        return None
+    return pairs, labels
+
+
 def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, float | None, dict]:
     """Check one GT record: ``(segments, labels, duration_s, characteristics)``; segments
     reaching outside ``[0, duration]`` are appended to ``outside`` (accepted, one warning per
@@ -137,6 +163,14 @@ def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, fl
     # that BSN lacks have none): the video is evaluated, only the outside-duration check is skipped.
     duration = None if field is None or rec[field] is None else check_number(
         rec[field], f'{where}: "{field}"', positive=True)
+    plain = _plain_annotations(anns)
+    if plain is not None:
+        segments, labels = plain
+        if duration is not None:
+            outside.extend((vid, i, seg, duration) for i, seg in enumerate(segments)
+                           if seg[0] < 0 or seg[1] > duration)
+        return segments, labels, duration, {
+            name: [math.nan] * len(anns) for name in DETAD_CHARACTERISTIC_FIELDS.values()}
     segments, labels = [], []
     chars = {name: [] for name in DETAD_CHARACTERISTIC_FIELDS.values()}
     for i, ann in enumerate(anns):

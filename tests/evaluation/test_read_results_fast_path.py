@@ -139,3 +139,60 @@ def test_plain_files_take_the_columnar_path():
     assert columns['n_lists'] == 2 + 4 + 1      # item lists, segments, [1]
     assert (columns['n_keys'], columns['n_lists']) == \
         formats.count_json_containers(data)
+
+
+# ------------------------------------------------------------------ plain GT annotations
+def _gt_both(monkeypatch, gt):
+    import warnings
+
+    def outcome():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            try:
+                out = formats.read_ground_truth(gt)
+            except FormatError as e:
+                out = str(e)
+        return out, [str(w.message) for w in caught]
+    fast = outcome()
+    with monkeypatch.context() as m:
+        m.setattr(formats, '_plain_annotations', lambda anns: None)
+        slow = outcome()
+    return fast, slow
+
+
+@pytest.mark.parametrize('edit', [None, 'outside', 'int_segment', 'null_duration', 'detad',
+                                  'int_label', 'reversed', 'extra_key', 'empty', 'bool'])
+def test_plain_gt_annotations_equal_the_per_annotation_checks(monkeypatch, edit):
+    anns = [{'segment': [1.5, 4.0], 'label': 'a'}, {'segment': [0.0, 9.0], 'label': 'b'}]
+    rec = {'duration_second': 10.0, 'annotations': anns}
+    if edit == 'outside':
+        anns[1]['segment'] = [-1.0, 12.0]
+    elif edit == 'int_segment':
+        anns[0]['segment'] = [1, 4]
+    elif edit == 'null_duration':
+        rec['duration_second'] = None
+    elif edit == 'detad':
+        anns[0]['coverage'] = 0.3
+    elif edit == 'int_label':
+        anns[1]['label'] = 2
+    elif edit == 'reversed':
+        anns[1]['segment'] = [5.0, 1.0]
+    elif edit == 'extra_key':
+        anns[1]['note'] = 'x'
+    elif edit == 'empty':
+        rec['annotations'] = []
+    elif edit == 'bool':
+        anns[1]['segment'] = [True, 2.0]
+    gt = {'v_x': rec, 'v_y': {'duration_second': 5.0,
+                              'annotations': [{'segment': [0.5, 1.0], 'label': 'a'}]}}
+    (fast, fast_warn), (slow, slow_warn) = _gt_both(monkeypatch, gt)
+    assert fast_warn == slow_warn
+    if isinstance(slow, str):
+        assert fast == slow
+        return
+    assert list(fast) == list(slow)
+    for vid in fast:
+        assert fast[vid].keys() == slow[vid].keys()
+        np.testing.assert_array_equal(fast[vid]['segments'], slow[vid]['segments'])
+        assert fast[vid]['labels'] == slow[vid]['labels']
+        assert fast[vid]['duration'] == slow[vid]['duration']
