@@ -99,3 +99,23 @@ def test_rowwise_interpolated_ap_equals_the_single_curve_function():
         rows = dm.interpolated_average_precisions(precision, recall)
         ref = [dm.interpolated_average_precision(precision[t], recall[t]) for t in range(10)]
         assert rows.tolist() == ref
+
+
+def test_flatten_of_arrays_equals_the_per_video_conversion():
+    rng = np.random.default_rng(5)
+    preds = {f'v{i}': (rng.random((n, 2)), rng.random(n),
+                       rng.integers(0, 3, n).astype(np.int32 if i % 2 else np.int64))
+             for i, n in enumerate([3, 0, 5, 1])}
+    fast = dm._flatten(preds, 3, 'predictions')
+    as_lists = {k: tuple(x.tolist() for x in v[:2]) + (list(v[2]),) for k, v in preds.items()}
+    assert dm._flatten_arrays(list(as_lists.values()), 3) is None
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(dm, '_flatten_arrays', lambda values, n_fields: None)
+        slow = dm._flatten(preds, 3, 'predictions')
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1], slow[1]):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    # shapes that do not fit take the checked path and its messages
+    bad = dict(preds, v9=(np.zeros((2, 2)), np.zeros(3), np.zeros(2)))
+    with pytest.raises(ValueError, match='video v9: 2 segments but 3 values in field 1'):
+        dm._flatten(bad, 3, 'predictions')

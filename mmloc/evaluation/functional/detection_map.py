@@ -98,7 +98,28 @@ def _official_iou_rows(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return iou
 
 
+def _flatten_arrays(values: list, n_fields: int):
+    """``(sizes, columns)`` of :func:`_flatten` when every value already is a tuple / list
+    of numpy arrays of the right shapes (segments (P, 2) float64, the others (P,)): one
+    ``np.concatenate`` per field, no per-video conversion. None otherwise."""
+    if not values or not all(type(v) in (tuple, list) and len(v) == n_fields for v in values):
+        return None
+    cols = [[v[k] for v in values] for k in range(n_fields)]
+    if not all(type(a) is np.ndarray for col in cols for a in col):
+        return None
+    if not all(a.dtype == np.float64 and a.ndim == 2 and a.shape[1] == 2 for a in cols[0]):
+        return None
+    sizes = [a.shape[0] for a in cols[0]]
+    if not all(a.ndim == 1 and a.shape[0] == n for col in cols[1:] for a, n in zip(col, sizes)):
+        return None
+    return sizes, [np.concatenate(col) for col in cols]
+
+
 def _flatten(mapping: Mapping, n_fields: int, what: str):
+    """``([(video, count)], [field arrays concatenated over videos])``, segments (N, 2)."""
+    fast = _flatten_arrays(list(mapping.values()), n_fields)
+    if fast is not None:
+        return list(zip(mapping, fast[0])), fast[1]
     vids, cols = [], [[] for _ in range(n_fields)]
     for vid, value in mapping.items():
         if len(value) != n_fields:
