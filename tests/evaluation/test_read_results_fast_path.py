@@ -196,3 +196,20 @@ def test_plain_gt_annotations_equal_the_per_annotation_checks(monkeypatch, edit)
         np.testing.assert_array_equal(fast[vid]['segments'], slow[vid]['segments'])
         assert fast[vid]['labels'] == slow[vid]['labels']
         assert fast[vid]['duration'] == slow[vid]['duration']
+
+
+def test_outside_duration_precheck_agrees_with_the_per_video_count():
+    import warnings
+    gt = {'a': {'duration': 10.0}, 'b': {'duration': None}, 'c': {'duration': 5.0}}
+    inside = {'a': {'segments': np.array([[0.0, 10.0], [2.0, 3.0]])},
+              'b': {'segments': np.array([[-5.0, 50.0]])},      # no duration: not checked
+              'c': {'segments': np.zeros((0, 2))}, 'd': {'segments': np.array([[-1.0, 1.0]])}}
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert formats.count_outside_duration(inside, gt) == 0
+    assert not formats._any_outside_duration(inside, gt)
+    for bad in ([[-0.5, 1.0]], [[1.0, 10.5]]):
+        results = dict(inside, c={'segments': np.array(bad)})
+        assert formats._any_outside_duration(results, gt)
+        with pytest.warns(UserWarning, match='video c item 0'):
+            assert formats.count_outside_duration(results, gt, 'r.json') == 1
