@@ -328,7 +328,8 @@ def _plain_results_columns(data):
     item. Returns None otherwise (the per-video readers then decide). Returns
     ``dict(vids, sizes (V,), segments (N, 2) float64, scores (N,) float64,
     labels [str] * N or None, n_keys, n_lists)``, items in file order; ``n_keys`` and
-    ``n_lists`` count every dict key and list of ``data`` (the proof walk of
+    ``n_lists`` count every dict key and list of ``data``, ``n_colons`` / ``n_brackets``
+    the ``:`` / ``[`` in all its strings (the proof walk of
     :func:`mmloc.utils.io.parse_json_unique`: all values were looked at, by type).
     """
     if type(data) is not dict:
@@ -368,10 +369,13 @@ def _plain_results_columns(data):
             and (seg[:, 1] >= seg[:, 0]).all()):
         return None
     n = len(items)
+    # the strings of the tree: top-level keys, video ids, labels (item keys are the fields)
+    text = ''.join(itertools.chain(data if results is not data else (), results, labels or ()))
     return dict(vids=list(results), sizes=np.fromiter(map(len, videos), np.int64, len(videos)),
                 segments=seg, scores=score, labels=labels,
                 n_keys=len(data) * (results is not data) + len(results) + len(fields) * n
-                + other[0], n_lists=len(videos) + n + other[1] - 1)
+                + other[0], n_lists=len(videos) + n + other[1] - 1,
+                n_colons=text.count(':') + other[2], n_brackets=text.count('[') + other[3])
 
 
 class _ResultsWalk:
@@ -386,7 +390,7 @@ class _ResultsWalk:
         if columns is None:
             return count_json_containers(data)
         self.data, self.columns = data, columns
-        return columns['n_keys'], columns['n_lists']
+        return tuple(columns[k] for k in ('n_keys', 'n_lists', 'n_colons', 'n_brackets'))
 
 
 def _split_columns(columns: dict, blocked: set) -> dict:

@@ -129,14 +129,16 @@ def json_syntax_counts(raw: bytes) -> tuple[int, int]:
 
 
 def count_json_containers(value, max_depth: int = FAST_JSON_MAX_DEPTH):
-    """``(keys of every dict, number of lists)`` in a parsed JSON value, each container
-    counted once; None when it nests deeper than ``max_depth`` or holds a float of
-    magnitude >= 2**63 (what orjson makes of an integer literal beyond 64 bits).
+    """``(keys of every dict, number of lists, ':' and '[' characters in every key and
+    string value)`` of a parsed JSON value, each container counted once; None when it
+    nests deeper than ``max_depth`` or holds a float of magnitude >= 2**63 (what orjson
+    makes of an integer literal beyond 64 bits).
 
     The generic proof walk of :func:`parse_json_unique` (Python speed: for small files,
     or layouts without a specialised walk).
     """
     keys = lists = 0
+    strings: list = []
     stack = [(value, 0)]
     while stack:
         node, depth = stack.pop()
@@ -144,6 +146,7 @@ def count_json_containers(value, max_depth: int = FAST_JSON_MAX_DEPTH):
             return None
         if type(node) is dict:
             keys += len(node)
+            strings.extend(node)
             children = node.values()
         else:
             lists += 1
@@ -152,9 +155,18 @@ def count_json_containers(value, max_depth: int = FAST_JSON_MAX_DEPTH):
             kind = type(child)
             if kind is dict or kind is list:
                 stack.append((child, depth + 1))
+            elif kind is str:
+                strings.append(child)
             elif kind is float and not -_BIG_FLOAT < child < _BIG_FLOAT:
                 return None
-    return keys, lists
+    text = ''.join(strings)
+    return keys, lists, text.count(':'), text.count('[')
+
+
+def _has_escape(raw: bytes, code: bytes) -> bool:
+    """Whether ``raw`` holds the ``\\u00XX`` escape of one character (``code``: its two
+    hex digits, lower case; JSON allows either case)."""
+    return b'\\u00' + code in raw or b'\\u00' + code.upper() in raw
 
 
 def parse_json_unique(raw: bytes, count=count_json_containers):
@@ -164,10 +176,11 @@ def parse_json_unique(raw: bytes, count=count_json_containers):
     caller then parses with ``json`` and its duplicate check (same result or error as
     ever, only slower).
 
-    ``count(data)``: ``(n_keys, n_lists)`` of a subset of the parsed containers, each
-    counted once, or None; None also when it meets a float of magnitude >= 2**63 in what
-    it visits, or nesting beyond :data:`FAST_JSON_MAX_DEPTH`. Default
-    :func:`count_json_containers` (all of them).
+    ``count(data)``: ``(n_keys, n_lists, n_colons, n_brackets)`` of a subset of the
+    parsed containers, each counted once (its keys, its lists, the ``:`` and ``[``
+    characters of the keys and string values it looked at), or None; None also when it
+    meets a float of magnitude >= 2**63 in what it visits, or nesting beyond
+    :data:`FAST_JSON_MAX_DEPTH`. Default :func:`count_json_containers` (all of them).
 
     Why equality with :func:`json_syntax_counts` proves it. orjson accepts only valid
     UTF-8, RFC 8259 JSON (it refuses NaN/Infinity, lone surrogate escapes, a BOM, control
@@ -175,17 +188,21 @@ def parse_json_unique(raw: bytes, count=count_json_containers):
     ``p`` members give a dict of ``k <= p`` keys, ``k == p`` exactly when no name repeats
     (names compared decoded, by both parsers: ``"a\u003ab"`` repeats ``"a:b"``). With
     ``P`` members and ``A`` arrays in the text, ``S`` the ``:`` and ``T`` the ``[`` bytes
-    inside strings, ``K`` and ``L`` the keys and lists in the whole tree and ``K_w``,
-    ``L_w`` those the walk counted:
+    inside strings, ``K`` and ``L`` the keys and lists in the whole tree, ``K_w``, ``L_w``
+    those the walk counted and ``S_w``, ``T_w`` the ``:`` and ``[`` it counted in strings:
 
-        K_w <= K <= P <= P + S = colons,    L_w <= L = A <= A + T = brackets.
+        K_w + S_w <= K + S <= P + S = colons,    L_w + T_w <= L + T = A + T = brackets.
 
-    ``K_w == colons`` and ``L_w == brackets`` make every step an equality: no name repeats
-    anywhere, no string holds a ``:``/``[``, and every dict and list was visited (so none
-    nests deeper than the walk allows, where ``json`` could hit its recursion limit, and
-    no visited float reached 2**63). The values then agree: strings decode alike, both
-    parsers round decimal numbers correctly, and integers inside [-2**63, 2**64) are ints
-    in both; outside it orjson gives a float >= 2**63 in magnitude, which the walk
+    ``S_w <= S`` holds because each visited string is the decoding of its own string
+    token, and a ``:`` in it is a ``:`` byte of that token -- unless it was written
+    ``\u003a``: so ``S_w > 0`` is only credited when the text holds no such escape (same
+    for ``[`` and ``\u005b``); a string a repeated name dropped is not in the tree at all.
+    Equality at both ends makes every step an equality: no name repeats anywhere (so the
+    strict reader would have raised nothing), and every dict and list was visited (so
+    none nests deeper than the walk allows, where ``json`` could hit its recursion limit,
+    and no visited float reached 2**63). The values then agree: strings decode alike,
+    both parsers round decimal numbers correctly, and integers inside [-2**63, 2**64) are
+    ints in both; outside it orjson gives a float >= 2**63 in magnitude, which the walk
     refuses (a genuine float that large is refused too: only slower). Numbers are no
     containers and escape the counts: a specialised ``count`` that counts a list or a
     dict without looking at its values must check those values itself (types, 2**63).
@@ -198,10 +215,16 @@ def parse_json_unique(raw: bytes, count=count_json_containers):
         return UNPROVEN
     if isinstance(data, (dict, list)):
         counts = count(data)
+    elif type(data) is float and not -_BIG_FLOAT < data < _BIG_FLOAT:
+        counts = None
     else:   # a bare scalar
-        counts = None if type(data) is float and not -_BIG_FLOAT < data < _BIG_FLOAT \
-            else (0, 0)
-    if counts is None or tuple(counts) != json_syntax_counts(raw):
+        counts = (0, 0) + ((data.count(':'), data.count('[')) if type(data) is str else (0, 0))
+    if counts is None:
+        return UNPROVEN
+    keys, lists, colons, brackets = counts
+    if (colons and _has_escape(raw, b'3a')) or (brackets and _has_escape(raw, b'5b')):
+        return UNPROVEN
+    if (keys + colons, lists + brackets) != json_syntax_counts(raw):
         return UNPROVEN
     return data
 

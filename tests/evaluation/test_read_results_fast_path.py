@@ -137,7 +137,14 @@ def test_plain_files_take_the_columnar_path():
     # every key and list of the tree: 3 top keys + 2 videos + 3 per item + the inner {"e"}
     assert columns['n_keys'] == 3 + 2 + 3 * 4 + 1
     assert columns['n_lists'] == 2 + 4 + 1      # item lists, segments, [1]
-    assert (columns['n_keys'], columns['n_lists']) == \
+    assert columns['n_colons'] == columns['n_brackets'] == 0
+    assert tuple(columns[k] for k in ('n_keys', 'n_lists', 'n_colons', 'n_brackets')) == \
+        formats.count_json_containers(data)
+    data['results']['a:[b'] = [dict(items[0], label='x:y')]
+    data['external_data']['u:['] = 'http://a['
+    columns = formats._plain_results_columns(data)
+    assert (columns['n_colons'], columns['n_brackets']) == (4, 3)
+    assert tuple(columns[k] for k in ('n_keys', 'n_lists', 'n_colons', 'n_brackets')) == \
         formats.count_json_containers(data)
 
 
