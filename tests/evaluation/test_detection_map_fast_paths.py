@@ -119,3 +119,12 @@ def test_flatten_of_arrays_equals_the_per_video_conversion():
     bad = dict(preds, v9=(np.zeros((2, 2)), np.zeros(3), np.zeros(2)))
     with pytest.raises(ValueError, match='video v9: 2 segments but 3 values in field 1'):
         dm._flatten(bad, 3, 'predictions')
+
+
+def test_matching_without_matched_gt_gives_the_same_tp():
+    gt, preds, n_cls = _case(np.random.default_rng(6), grid=True)
+    full = dm.match_detections(gt, preds, n_cls)
+    lean = dm.match_detections(gt, preds, n_cls, with_matched_gt=False)
+    assert lean['matched_gt'] is None
+    assert np.array_equal(full['tp'], lean['tp'])
+    assert np.array_equal(full['tp'], full['matched_gt'] >= 0)

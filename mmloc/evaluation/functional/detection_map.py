@@ -176,7 +176,8 @@ def _group_ranges(sorted_keys: np.ndarray, keys: np.ndarray, key_space: int,
 
 
 def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: int,
-                     tiou_thresholds=ANET_TIOU_THRESHOLDS, score_order: str = 'official') -> dict:
+                     tiou_thresholds=ANET_TIOU_THRESHOLDS, score_order: str = 'official',
+                     with_matched_gt: bool = True) -> dict:
     """Greedy official matching of every prediction at every threshold.
 
     Args:
@@ -185,6 +186,7 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
         num_classes: labels must lie in ``[0, num_classes)``.
         tiou_thresholds: (n_thr,) thresholds.
         score_order: ``'official'`` (numpy argsort reversed) or ``'stable'`` (MMAction2).
+        with_matched_gt: False leaves ``matched_gt`` out (None): AP only needs ``tp``.
 
     Returns:
         dict with ``tp`` (N, n_thr) bool and ``matched_gt`` (N, n_thr) int64 (flat GT index,
@@ -227,7 +229,7 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
     grp_lo, grp_size = _group_ranges(sorted_keys, pr_key, num_classes * n_vid)
 
     tp = np.zeros((pr_lab.size, n_thr), dtype=bool)
-    matched_gt = np.full((pr_lab.size, n_thr), -1, dtype=np.int64)
+    matched_gt = np.full((pr_lab.size, n_thr), -1, dtype=np.int64) if with_matched_gt else None
     for g_size in np.unique(grp_size[grp_size > 0]):
         members = np.flatnonzero(grp_size == g_size)
         # GT indices and IoU rows (n_b, g_size) of each member prediction
@@ -268,8 +270,9 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
             r_i, t_i = np.nonzero(hit)
             locked[grp[r_i], t_i, choice[r_i, t_i]] = True
             tp[members[loc]] = hit
-            matched_gt[members[loc]] = np.where(hit, gt_idx[loc][np.arange(loc.size)[:, None],
-                                                                 choice], -1)
+            if with_matched_gt:
+                matched_gt[members[loc]] = np.where(
+                    hit, gt_idx[loc][np.arange(loc.size)[:, None], choice], -1)
     return dict(tp=tp, matched_gt=matched_gt, pred_scores=pr_score, pred_labels=pr_lab,
                 gt_labels=gt_lab, class_order=class_order)
 
@@ -293,7 +296,8 @@ def compute_detection_map(ground_truth: Mapping, predictions: Mapping, num_class
         average_mAP=float, num_gt=(num_classes,) int)``.
     """
     thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
-    m = match_detections(ground_truth, predictions, num_classes, thr, score_order)
+    m = match_detections(ground_truth, predictions, num_classes, thr, score_order,
+                         with_matched_gt=False)
     num_gt = np.bincount(m['gt_labels'], minlength=num_classes)
     if not num_gt.any():
         raise ValueError('ground truth has no instance: mAP is undefined')
