@@ -422,6 +422,8 @@ def read_results(source, require_label: bool = False,
     """
     walk = _ResultsWalk()
     data, name = _source(source, '<results>', walk)
+    if walk.data is not data:   # not proven: json read the file, drop orjson's tree now
+        walk.data = walk.columns = None
     if not isinstance(data, dict):
         raise FormatError(f'{name}: expected a JSON object, got {type(data).__name__}')
     results = data.get('results', data)
@@ -432,7 +434,7 @@ def read_results(source, require_label: bool = False,
     check_video_ids(results, name)
     blocked = set(blocked or ())
     # the whole file in one columnar pass when every item is plain (what writers produce)
-    columns = walk.columns if walk.data is data else _plain_results_columns(data)
+    columns = walk.columns if walk.columns is not None else _plain_results_columns(data)
     if columns is not None and (columns['labels'] is not None or not require_label):
         return _split_columns(columns, blocked)
     out = {}

@@ -220,3 +220,16 @@ def test_outside_duration_precheck_agrees_with_the_per_video_count():
         assert formats._any_outside_duration(results, gt)
         with pytest.warns(UserWarning, match='video c item 0'):
             assert formats.count_outside_duration(results, gt, 'r.json') == 1
+
+
+def test_a_file_json_must_read_still_gets_the_columnar_path(tmp_path, monkeypatch):
+    # "\u003a" makes the orjson reading unprovable: json reads the file, the columns follow
+    text = json.dumps({'version': 'V', 'results': {'a': _items(4), 'b:c': _items(2)}})
+    text = text.replace('"V"', '"\\u003a"')
+    path = tmp_path / 'r.json'
+    path.write_text(text)
+    from mmloc.utils import io as mmloc_io
+    assert mmloc_io.parse_json_unique(text.encode()) is mmloc_io.UNPROVEN
+    fast, slow = _read_both(monkeypatch, str(path))
+    _assert_same(fast, slow)
+    assert list(fast) == ['a', 'b:c']
