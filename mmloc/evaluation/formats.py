@@ -20,8 +20,10 @@ Every reader names the file, the video and the field in its errors.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 import os
 import warnings
 from typing import Iterable, Mapping
@@ -30,7 +32,8 @@ import numpy as np
 
 from mmloc.datasets.annotations import classes_by_label_id  # noqa: F401 (re-exported)
 from mmloc.utils import atomic_open, atomic_write_json
-from mmloc.utils.io import load_json_file, read_utf8_text
+from mmloc.utils.io import (count_json_containers, gc_paused, load_json_file,
+                            read_utf8_text)
 from mmloc.utils.progress import track
 from mmloc.utils.validation import (FormatError, FormatKeyError, check_label, check_number,
                                     check_segment, check_video_ids, warn_outside_duration)
@@ -47,17 +50,31 @@ RESULTS_VERSION = 'VERSION 1.3'
 
 
 # ----------------------------------------------------------------------------- helpers
-def load_json(path) -> object:
+def load_json(path, count=count_json_containers) -> object:
     """Read a JSON file; invalid, non-UTF-8 JSON or repeated keys raise ``FormatError``
-    naming the file (a video id listed twice would otherwise silently lose a video)."""
-    return load_json_file(path)
+    naming the file (a video id listed twice would otherwise silently lose a video).
+    ``count``: the proof walk of the fast path (:func:`mmloc.utils.io.parse_json_unique`)."""
+    return load_json_file(path, count=count)
 
 
-def _source(obj, name):
+def _source(obj, name, count=count_json_containers):
     """(data, label for messages): a path is loaded, an in-memory object is used as is."""
     if isinstance(obj, (str, os.PathLike)):
-        return load_json(obj), os.fspath(obj)
+        return load_json(obj, count), os.fspath(obj)
     return obj, name
+
+
+def _collector_paused(fn):
+    """Run ``fn`` with the cyclic garbage collector paused (readers create no cycles).
+
+    The parsed tree (millions of dicts and lists for a large file) is built and freed
+    inside ``fn``; with the collector running, every pass would walk all of it again.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with gc_paused():
+            return fn(*args, **kwargs)   # fn's frame, and the tree, are gone on return
+    return wrapper
 
 
 def bare_ids(ids: Iterable[str]) -> dict[str, str]:
@@ -103,6 +120,32 @@ def read_blocked(path) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- ground truth
+def _plain_annotations(anns: list):
+    """``(segments [(start, end)] * G floats, labels [str] * G)`` when every annotation is
+    exactly ``{"segment": [start, end], "label": name}`` with two finite numbers (int /
+    float), ``start <= end``: what :func:`_gt_record`'s per-annotation checks return for
+    them, with type tests instead of the ``numbers.Real`` checks. None otherwise (the
+    per-annotation checks then decide and name the annotation)."""
+    if not all(type(a) is dict and len(a) == 2 for a in anns):
+        return None
+    try:
+        segments = [a['segment'] for a in anns]
+        labels = [a['label'] for a in anns]
+    except KeyError:
+        return None
+    if not all(type(seg) is list and len(seg) == 2 for seg in segments) \
+            or not set(map(type, itertools.chain.from_iterable(segments))) <= _JSON_NUMBERS \
+            or not set(map(type, labels)) <= {str}:
+        return None
+    try:
+        pairs = [(float(a), float(b)) for a, b in segments]
+    except OverflowError:   # an int with hundreds of digits
+        return None
+    if not all(math.isfinite(a) and math.isfinite(b) and a <= b for a, b in pairs):
+        return None
+    return pairs, labels
+
+
 def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, float | None, dict]:
     """Check one GT record: ``(segments, labels, duration_s, characteristics)``; segments
     reaching outside ``[0, duration]`` are appended to ``outside`` (accepted, one warning per
@@ -120,6 +163,14 @@ def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, fl
     # that BSN lacks have none): the video is evaluated, only the outside-duration check is skipped.
     duration = None if field is None or rec[field] is None else check_number(
         rec[field], f'{where}: "{field}"', positive=True)
+    plain = _plain_annotations(anns)
+    if plain is not None:
+        segments, labels = plain
+        if duration is not None:
+            outside.extend((vid, i, seg, duration) for i, seg in enumerate(segments)
+                           if seg[0] < 0 or seg[1] > duration)
+        return segments, labels, duration, {
+            name: [math.nan] * len(anns) for name in DETAD_CHARACTERISTIC_FIELDS.values()}
     segments, labels = [], []
     chars = {name: [] for name in DETAD_CHARACTERISTIC_FIELDS.values()}
     for i, ann in enumerate(anns):
@@ -135,6 +186,7 @@ def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, fl
     return segments, labels, duration, chars
 
 
+@_collector_paused
 def read_ground_truth(source, subset: str | None = None,
                       blocked: Iterable[str] | str | os.PathLike | None = None) -> dict:
     """Read GT in the official, MMAction2 or hybrid layout.
@@ -262,6 +314,100 @@ def _plain_items(items: list, require_label: bool):
     return None
 
 
+#: largest magnitude a fast-path number may have: beyond it a float may be orjson's
+#: reading of an integer literal (:func:`mmloc.utils.io.parse_json_unique`)
+_BIG_NUMBER = float(2 ** 63)
+_PLAIN_FIELDS = {2: ('segment', 'score'), 3: ('segment', 'score', 'label')}
+
+
+def _plain_results_columns(data):
+    """The whole results body as columns when every item of every video is plain.
+
+    Plain: ``{"segment": [s, e], "score": x}`` (+ ``"label": str``) with no other key,
+    numbers (int / float) of magnitude < 2**63 and ``s <= e``, the same fields in every
+    item. Returns None otherwise (the per-video readers then decide). Returns
+    ``dict(vids, sizes (V,), segments (N, 2) float64, scores (N,) float64,
+    labels [str] * N or None, n_keys, n_lists)``, items in file order; ``n_keys`` and
+    ``n_lists`` count every dict key and list of ``data``, ``n_colons`` / ``n_brackets``
+    the ``:`` / ``[`` in all its strings (the proof walk of
+    :func:`mmloc.utils.io.parse_json_unique`: all values were looked at, by type).
+    """
+    if type(data) is not dict:
+        return None
+    results = data.get('results', data)
+    if type(results) is not dict:
+        return None
+    others = [v for k, v in data.items() if k != 'results'] if results is not data else []
+    other = count_json_containers(others)   # version, external_data, ...
+    videos = list(results.values())
+    if other is None or not set(map(type, videos)) <= {list}:
+        return None
+    items = list(itertools.chain.from_iterable(videos))
+    lengths = set(map(len, items)) if set(map(type, items)) <= {dict} else None
+    if not items or lengths is None or len(lengths) != 1 or min(lengths) not in _PLAIN_FIELDS:
+        return None
+    fields = _PLAIN_FIELDS[min(lengths)]
+    try:
+        columns = [list(map(operator.itemgetter(f), items)) for f in fields]
+    except KeyError:
+        return None
+    segments, scores = columns[0], columns[1]
+    labels = columns[2] if len(fields) == 3 else None
+    if set(map(type, segments)) != {list} or set(map(len, segments)) != {2}:
+        return None
+    flat = list(itertools.chain.from_iterable(segments))   # 2N numbers: np.array is 4x faster on it
+    if not (set(map(type, flat)) | set(map(type, scores))) <= _JSON_NUMBERS \
+            or (labels is not None and set(map(type, labels)) != {str}):
+        return None
+    try:
+        seg = np.array(flat, dtype=np.float64).reshape(-1, 2)
+        score = np.array(scores, dtype=np.float64)
+    except OverflowError:   # an int beyond float64
+        return None
+    # nan / inf / huge fail the bound; then the per-item checks name the item
+    if not ((np.abs(seg) < _BIG_NUMBER).all() and (np.abs(score) < _BIG_NUMBER).all()
+            and (seg[:, 1] >= seg[:, 0]).all()):
+        return None
+    n = len(items)
+    # the strings of the tree: top-level keys, video ids, labels (item keys are the fields)
+    text = ''.join(itertools.chain(data if results is not data else (), results, labels or ()))
+    return dict(vids=list(results), sizes=np.fromiter(map(len, videos), np.int64, len(videos)),
+                segments=seg, scores=score, labels=labels,
+                n_keys=len(data) * (results is not data) + len(results) + len(fields) * n
+                + other[0], n_lists=len(videos) + n + other[1] - 1,
+                n_colons=text.count(':') + other[2], n_brackets=text.count('[') + other[3])
+
+
+class _ResultsWalk:
+    """``count`` for :func:`load_json` on a results file: the columnar read of
+    :func:`_plain_results_columns` is the proof walk, and is kept for the reader."""
+
+    def __init__(self) -> None:
+        self.data = self.columns = None
+
+    def __call__(self, data):
+        columns = _plain_results_columns(data)
+        if columns is None:
+            return count_json_containers(data)
+        self.data, self.columns = data, columns
+        return tuple(columns[k] for k in ('n_keys', 'n_lists', 'n_colons', 'n_brackets'))
+
+
+def _split_columns(columns: dict, blocked: set) -> dict:
+    """:func:`read_results` output from :func:`_plain_results_columns` (views into the
+    columns; blocked videos dropped)."""
+    out = {}
+    ends = np.cumsum(columns['sizes']).tolist()
+    labels = columns['labels']
+    for vid, a, b in zip(columns['vids'], [0] + ends[:-1], ends):
+        if vid in blocked or (vid.startswith('v_') and vid[2:] in blocked):
+            continue
+        out[vid] = dict(segments=columns['segments'][a:b], scores=columns['scores'][a:b],
+                        labels=labels[a:b] if labels is not None and b > a else None)
+    return out
+
+
+@_collector_paused
 def read_results(source, require_label: bool = False,
                  blocked: Iterable[str] | None = None) -> dict:
     """Read proposal or detection results (ours, MMAction2's or the official submission).
@@ -274,7 +420,10 @@ def read_results(source, require_label: bool = False,
     labels are class names or integer indices (checked against the GT classes by the
     metrics). Two ids that differ only by ``v_`` are an error.
     """
-    data, name = _source(source, '<results>')
+    walk = _ResultsWalk()
+    data, name = _source(source, '<results>', walk)
+    if walk.data is not data:   # not proven: json read the file, drop orjson's tree now
+        walk.data = walk.columns = None
     if not isinstance(data, dict):
         raise FormatError(f'{name}: expected a JSON object, got {type(data).__name__}')
     results = data.get('results', data)
@@ -284,6 +433,10 @@ def read_results(source, require_label: bool = False,
         raise FormatError(f'{name}: "results" is empty')
     check_video_ids(results, name)
     blocked = set(blocked or ())
+    # the whole file in one columnar pass when every item is plain (what writers produce)
+    columns = walk.columns if walk.columns is not None else _plain_results_columns(data)
+    if columns is not None and (columns['labels'] is not None or not require_label):
+        return _split_columns(columns, blocked)
     out = {}
     for vid, items in track(results.items(), len(results), f'reading {name}'):
         where = f'{name}: video {vid}'
@@ -324,9 +477,29 @@ def align_results_to_gt(results: Mapping, gt: Mapping) -> dict:
     return out
 
 
+def _any_outside_duration(results: Mapping, gt: Mapping) -> bool:
+    """Whether any result segment reaches outside ``[0, duration]`` of its GT video: the
+    test of :func:`count_outside_duration` for all videos in one comparison (``(N, 2)``
+    segments against their video's duration repeated ``P`` times)."""
+    segs, durs, sizes = [], [], []
+    for vid, rec in results.items():
+        dur = gt.get(vid, {}).get('duration')
+        if dur is not None:
+            segs.append(rec['segments'])
+            durs.append(dur)
+            sizes.append(rec['segments'].shape[0])
+    if not segs:
+        return False
+    segs = np.concatenate(segs)
+    dur = np.repeat(np.asarray(durs, dtype=np.float64), sizes)
+    return bool(((segs[:, 0] < 0) | (segs[:, 1] > dur)).any())
+
+
 def count_outside_duration(results: Mapping, gt: Mapping, name: str = 'results') -> int:
     """Warn once (naming ``name``) when result segments reach outside ``[0, duration]`` of
     their GT video; returns how many do. They are scored as written (official evaluators)."""
+    if not _any_outside_duration(results, gt):
+        return 0
     outside = []
     for vid, rec in results.items():
         dur = gt.get(vid, {}).get('duration')

@@ -17,6 +17,11 @@ import numpy as np
 
 from .validation import FormatError
 
+try:   # optional: a C parser about 3x faster than json's; json decides whenever it is absent
+    import orjson
+except ImportError:   # pragma: no cover (a runtime requirement, see requirements/runtime.txt)
+    orjson = None
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = 'w', **kwargs) -> Iterator[IO]:
@@ -95,22 +100,166 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_json_file(path: str | os.PathLike, top_level_name: str = 'top-level key'):
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Public name of the collector pause (a no-op inside a caller's pause)."""
+    with _gc_paused():
+        yield
+
+
+#: deepest nesting the fast reader accepts (ActivityNet files nest 6 deep); deeper files
+#: go to ``json``, whose recursion limit then decides as before
+FAST_JSON_MAX_DEPTH = 100
+#: what :func:`parse_json_unique` returns when it cannot prove its reading
+UNPROVEN = object()
+#: orjson reads an integer literal outside [-2**63, 2**64) as a float (``json``: an int),
+#: and no other value gives a float of this magnitude from an integer
+_BIG_FLOAT = float(2 ** 63)
+
+
+def json_syntax_counts(raw: bytes) -> tuple[int, int]:
+    r"""``(b':' bytes, b'[' bytes)`` of a JSON text, at C speed.
+
+    In valid UTF-8 these bytes encode only ``:`` and ``[``; outside strings JSON writes
+    one ``:`` per object member and one ``[`` per array, inside strings they may appear
+    literally (an escaped ``\u003a`` is no ``:`` byte, and no syntax either). So the counts
+    are upper bounds of (members of all objects, arrays): see :func:`parse_json_unique`.
+    """
+    return raw.count(b':'), raw.count(b'[')
+
+
+def count_json_containers(value, max_depth: int = FAST_JSON_MAX_DEPTH):
+    """``(keys of every dict, number of lists, ':' and '[' characters in every key and
+    string value)`` of a parsed JSON value, each container counted once; None when it
+    nests deeper than ``max_depth`` or holds a float of magnitude >= 2**63 (what orjson
+    makes of an integer literal beyond 64 bits).
+
+    The generic proof walk of :func:`parse_json_unique` (Python speed: for small files,
+    or layouts without a specialised walk).
+    """
+    keys = lists = 0
+    strings: list = []
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return None
+        if type(node) is dict:
+            keys += len(node)
+            strings.extend(node)
+            children = node.values()
+        else:
+            lists += 1
+            children = node
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind is str:
+                strings.append(child)
+            elif kind is float and not -_BIG_FLOAT < child < _BIG_FLOAT:
+                return None
+    text = ''.join(strings)
+    return keys, lists, text.count(':'), text.count('[')
+
+
+def _has_escape(raw: bytes, code: bytes) -> bool:
+    """Whether ``raw`` holds the ``\\u00XX`` escape of one character (``code``: its two
+    hex digits, lower case; JSON allows either case)."""
+    return b'\\u00' + code in raw or b'\\u00' + code.upper() in raw
+
+
+def parse_json_unique(raw: bytes, count=count_json_containers):
+    r"""``raw`` parsed by orjson when that provably equals the strict ``json`` reading
+    (no repeated key, same values); :data:`UNPROVEN` when it cannot be proven (orjson
+    missing or refusing the text, a repeated key, a ``:`` or ``[`` inside a string, ...), and the
+    caller then parses with ``json`` and its duplicate check (same result or error as
+    ever, only slower).
+
+    ``count(data)``: ``(n_keys, n_lists, n_colons, n_brackets)`` of a subset of the
+    parsed containers, each counted once (its keys, its lists, the ``:`` and ``[``
+    characters of the keys and string values it looked at), or None; None also when it
+    meets a float of magnitude >= 2**63 in what it visits, or nesting beyond
+    :data:`FAST_JSON_MAX_DEPTH`. Default :func:`count_json_containers` (all of them).
+
+    Why equality with :func:`json_syntax_counts` proves it. orjson accepts only valid
+    UTF-8, RFC 8259 JSON (it refuses NaN/Infinity, lone surrogate escapes, a BOM, control
+    characters, an infinite number), all of which ``json`` also reads. Let an object with
+    ``p`` members give a dict of ``k <= p`` keys, ``k == p`` exactly when no name repeats
+    (names compared decoded, by both parsers: ``"a\u003ab"`` repeats ``"a:b"``). With
+    ``P`` members and ``A`` arrays in the text, ``S`` the ``:`` and ``T`` the ``[`` bytes
+    inside strings, ``K`` and ``L`` the keys and lists in the whole tree, ``K_w``, ``L_w``
+    those the walk counted and ``S_w``, ``T_w`` the ``:`` and ``[`` it counted in strings:
+
+        K_w + S_w <= K + S <= P + S = colons,    L_w + T_w <= L + T = A + T = brackets.
+
+    ``S_w <= S`` holds because each visited string is the decoding of its own string
+    token, and a ``:`` in it is a ``:`` byte of that token -- unless it was written
+    ``\u003a``: so ``S_w > 0`` is only credited when the text holds no such escape (same
+    for ``[`` and ``\u005b``); a string a repeated name dropped is not in the tree at all.
+    Equality at both ends makes every step an equality: no name repeats anywhere (so the
+    strict reader would have raised nothing), and every dict and list was visited (so
+    none nests deeper than the walk allows, where ``json`` could hit its recursion limit,
+    and no visited float reached 2**63). The values then agree: strings decode alike,
+    both parsers round decimal numbers correctly, and integers inside [-2**63, 2**64) are
+    ints in both; outside it orjson gives a float >= 2**63 in magnitude, which the walk
+    refuses (a genuine float that large is refused too: only slower). Numbers are no
+    containers and escape the counts: a specialised ``count`` that counts a list or a
+    dict without looking at its values must check those values itself (types, 2**63).
+    """
+    if orjson is None:
+        return UNPROVEN
+    try:
+        data = orjson.loads(raw)
+    except Exception:   # noqa: BLE001 (any refusal: json decides, with its own message)
+        return UNPROVEN
+    if isinstance(data, (dict, list)):
+        counts = count(data)
+    elif type(data) is float and not -_BIG_FLOAT < data < _BIG_FLOAT:
+        counts = None
+    else:   # a bare scalar
+        counts = (0, 0) + ((data.count(':'), data.count('[')) if type(data) is str else (0, 0))
+    if counts is None:
+        return UNPROVEN
+    keys, lists, colons, brackets = counts
+    if (colons and _has_escape(raw, b'3a')) or (brackets and _has_escape(raw, b'5b')):
+        return UNPROVEN
+    if (keys + colons, lists + brackets) != json_syntax_counts(raw):
+        return UNPROVEN
+    return data
+
+
+def load_json_file(path: str | os.PathLike, top_level_name: str = 'top-level key',
+                   count=count_json_containers):
     """Read a JSON file with errors that name it; repeated object keys are an error.
 
     ``json.load`` silently keeps the last of two equal keys, which would drop a video
-    listed twice. The check is cheap: each object is built by ``dict()`` in C and its keys
-    are looked at only when the dict came out shorter than its list of pairs; the cyclic
-    garbage collector is paused while parsing, which makes this reader faster than a plain
-    ``json.load`` on large files. Raises ``FileNotFoundError`` or :class:`FormatError` (a
-    ``ValueError``, file name first) for anything else: not UTF-8, invalid or truncated,
-    nested deeper than Python's recursion limit, an integer literal beyond Python's digit
-    limit, repeated keys.
+    listed twice. Fast path: orjson parses without any hook, and counting keys and lists
+    against the ``:`` and ``[`` bytes of the text proves no key repeats
+    (:func:`parse_json_unique`; ``count`` is its walk, a reader may pass one specialised
+    for its layout). Whenever that is not proven the text goes through ``json`` with a
+    duplicate check: each object is built by ``dict()`` in C and its keys are looked at
+    only when the dict came out shorter than its list of pairs. The cyclic garbage
+    collector is paused while parsing. Raises ``FileNotFoundError`` or
+    :class:`FormatError` (a ``ValueError``, file name first) for anything else: not
+    UTF-8, invalid or truncated, nested deeper than Python's recursion limit, an integer
+    literal beyond Python's digit limit, repeated keys.
     ``top_level_name`` names the top-level keys in that message (e.g. ``'video id'``).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{path}: file not found')
+    with open(path, 'rb') as f:
+        raw = f.read()
+    with _gc_paused():
+        data = parse_json_unique(raw, count)
+    if data is not UNPROVEN:
+        return data
+    return _load_json_strict(raw, path, top_level_name)
+
+
+def _load_json_strict(raw: bytes, path: str, top_level_name: str):
+    """``json.loads`` of ``raw`` with the repeated-key check (the reference reading)."""
     duplicates: list = []
 
     def keep_duplicates(pairs):
@@ -124,8 +273,6 @@ def load_json_file(path: str | os.PathLike, top_level_name: str = 'top-level key
                 seen.add(key)
         return out
 
-    with open(path, 'rb') as f:
-        raw = f.read()
     try:
         with _gc_paused():
             data = json.loads(raw.decode('utf-8'), object_pairs_hook=keep_duplicates)

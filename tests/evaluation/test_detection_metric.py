@@ -99,3 +99,23 @@ def test_average_over_a_subset_of_thresholds():
     assert map_metrics(result, thr, [0.3, 0.4, 0.5, 0.6, 0.7])['average_mAP'] == pytest.approx(0.5)
     with pytest.raises(ValueError, match='0.95'):
         map_metrics(result, thr, [0.95])
+
+
+def test_all_label_indices_equal_the_per_video_lookup():
+    from mmloc.evaluation.metrics.detection_metric import (_all_label_indices,
+                                                           _checked_label_indices)
+    classes = ['a', 'b', 'c']
+    index = {c: i for i, c in enumerate(classes)}
+    lists = [['a', 'c'], None, [], ['b', 'b', 'a'], [2, 'a']]
+    wheres = [f'r.json: video v{i}' for i in range(len(lists))]
+    got = _all_label_indices(lists, classes, index, wheres)
+    ref = [_checked_label_indices(lab or [], classes, index, w) for lab, w in zip(lists, wheres)]
+    assert [g.tolist() for g in got] == [r.tolist() for r in ref]
+    assert all(g.dtype == np.int64 for g in got)
+    assert [g.tolist() for g in _all_label_indices(lists[:4], classes, index, wheres)] == \
+        [r.tolist() for r in ref[:4]]
+    with pytest.raises(KeyError) as fast:
+        _all_label_indices([['a'], ['zz']], classes, index, wheres)
+    with pytest.raises(KeyError) as slow:
+        _checked_label_indices(['zz'], classes, index, wheres[1])
+    assert str(fast.value) == str(slow.value) and 'video v1' in str(fast.value)

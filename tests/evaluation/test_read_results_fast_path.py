@@ -61,3 +61,175 @@ def test_integer_labels_and_missing_labels_take_the_per_item_path():
         formats.read_results({'a': items})
     with pytest.raises(FormatError, match='item 0 has no "label"'):
         formats.read_results({'a': _items(2, label=False)}, require_label=True)
+
+
+# ------------------------------------------------------------------ whole-file columns
+def _read_both(monkeypatch, source, **kwargs):
+    """read_results with the columnar path, and with only the per-item checks."""
+    def outcome():
+        try:
+            return formats.read_results(source, **kwargs)
+        except FormatError as e:
+            return str(e)
+    fast = outcome()
+    with monkeypatch.context() as m:
+        m.setattr(formats, '_plain_results_columns', lambda data: None)
+        m.setattr(formats, '_plain_items', lambda items, require_label: None)
+        slow = outcome()
+    return fast, slow
+
+
+def _assert_same(fast, slow):
+    if isinstance(slow, str):
+        assert fast == slow
+        return
+    assert list(fast) == list(slow)
+    for vid in fast:
+        for key in ('segments', 'scores'):
+            assert fast[vid][key].dtype == slow[vid][key].dtype
+            np.testing.assert_array_equal(fast[vid][key], slow[vid][key])
+        assert fast[vid]['labels'] == slow[vid]['labels']
+
+
+@pytest.mark.parametrize('case', ['plain', 'no_label', 'empty_video', 'bare', 'blocked',
+                                  'external', 'big', 'int_label', 'mixed_fields', 'reversed',
+                                  'require_label'])
+@pytest.mark.parametrize('from_file', [True, False])
+def test_whole_file_columns_equal_the_per_item_path(tmp_path, monkeypatch, case, from_file):
+    label = case not in ('no_label', 'require_label')
+    body = {'v_a': _items(5, label), 'v_b': _items(3, label), 'v_c': _items(1, label)}
+    kwargs = {}
+    if case == 'empty_video':
+        body['v_b'] = []
+    elif case == 'blocked':
+        kwargs['blocked'] = ['b']
+    elif case == 'big':
+        body['v_b'][1]['score'] = 1e19        # not provable (orjson's big-int float)
+    elif case == 'int_label':
+        body['v_b'][1]['label'] = 3
+    elif case == 'mixed_fields':
+        body['v_b'][1]['extra'] = {'k': [1, 2]}
+    elif case == 'reversed':
+        body['v_b'][1]['segment'] = [5.0, 1.0]
+    elif case == 'require_label':
+        kwargs['require_label'] = True
+    data = body if case == 'bare' else {
+        'version': 'VERSION 1.3', 'results': body,
+        'external_data': {'used': True, 'details': [[{'k': 'a:b'}]]} if case == 'external'
+        else {}}
+    source = data
+    if from_file:
+        source = tmp_path / 'r.json'
+        source.write_text(json.dumps(data))
+        source = str(source)
+    fast, slow = _read_both(monkeypatch, source, **kwargs)
+    _assert_same(fast, slow)
+    if case == 'blocked':
+        assert 'v_b' not in fast
+
+
+def test_plain_files_take_the_columnar_path():
+    items = _items(4)
+    data = {'results': {'a': items, 'b': []}, 'version': 'x', 'external_data': {'e': [1]}}
+    columns = formats._plain_results_columns(data)
+    assert columns is not None
+    assert columns['sizes'].tolist() == [4, 0]
+    # every key and list of the tree: 3 top keys + 2 videos + 3 per item + the inner {"e"}
+    assert columns['n_keys'] == 3 + 2 + 3 * 4 + 1
+    assert columns['n_lists'] == 2 + 4 + 1      # item lists, segments, [1]
+    assert columns['n_colons'] == columns['n_brackets'] == 0
+    assert tuple(columns[k] for k in ('n_keys', 'n_lists', 'n_colons', 'n_brackets')) == \
+        formats.count_json_containers(data)
+    data['results']['a:[b'] = [dict(items[0], label='x:y')]
+    data['external_data']['u:['] = 'http://a['
+    columns = formats._plain_results_columns(data)
+    assert (columns['n_colons'], columns['n_brackets']) == (4, 3)
+    assert tuple(columns[k] for k in ('n_keys', 'n_lists', 'n_colons', 'n_brackets')) == \
+        formats.count_json_containers(data)
+
+
+# ------------------------------------------------------------------ plain GT annotations
+def _gt_both(monkeypatch, gt):
+    import warnings
+
+    def outcome():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            try:
+                out = formats.read_ground_truth(gt)
+            except FormatError as e:
+                out = str(e)
+        return out, [str(w.message) for w in caught]
+    fast = outcome()
+    with monkeypatch.context() as m:
+        m.setattr(formats, '_plain_annotations', lambda anns: None)
+        slow = outcome()
+    return fast, slow
+
+
+@pytest.mark.parametrize('edit', [None, 'outside', 'int_segment', 'null_duration', 'detad',
+                                  'int_label', 'reversed', 'extra_key', 'empty', 'bool'])
+def test_plain_gt_annotations_equal_the_per_annotation_checks(monkeypatch, edit):
+    anns = [{'segment': [1.5, 4.0], 'label': 'a'}, {'segment': [0.0, 9.0], 'label': 'b'}]
+    rec = {'duration_second': 10.0, 'annotations': anns}
+    if edit == 'outside':
+        anns[1]['segment'] = [-1.0, 12.0]
+    elif edit == 'int_segment':
+        anns[0]['segment'] = [1, 4]
+    elif edit == 'null_duration':
+        rec['duration_second'] = None
+    elif edit == 'detad':
+        anns[0]['coverage'] = 0.3
+    elif edit == 'int_label':
+        anns[1]['label'] = 2
+    elif edit == 'reversed':
+        anns[1]['segment'] = [5.0, 1.0]
+    elif edit == 'extra_key':
+        anns[1]['note'] = 'x'
+    elif edit == 'empty':
+        rec['annotations'] = []
+    elif edit == 'bool':
+        anns[1]['segment'] = [True, 2.0]
+    gt = {'v_x': rec, 'v_y': {'duration_second': 5.0,
+                              'annotations': [{'segment': [0.5, 1.0], 'label': 'a'}]}}
+    (fast, fast_warn), (slow, slow_warn) = _gt_both(monkeypatch, gt)
+    assert fast_warn == slow_warn
+    if isinstance(slow, str):
+        assert fast == slow
+        return
+    assert list(fast) == list(slow)
+    for vid in fast:
+        assert fast[vid].keys() == slow[vid].keys()
+        np.testing.assert_array_equal(fast[vid]['segments'], slow[vid]['segments'])
+        assert fast[vid]['labels'] == slow[vid]['labels']
+        assert fast[vid]['duration'] == slow[vid]['duration']
+
+
+def test_outside_duration_precheck_agrees_with_the_per_video_count():
+    import warnings
+    gt = {'a': {'duration': 10.0}, 'b': {'duration': None}, 'c': {'duration': 5.0}}
+    inside = {'a': {'segments': np.array([[0.0, 10.0], [2.0, 3.0]])},
+              'b': {'segments': np.array([[-5.0, 50.0]])},      # no duration: not checked
+              'c': {'segments': np.zeros((0, 2))}, 'd': {'segments': np.array([[-1.0, 1.0]])}}
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert formats.count_outside_duration(inside, gt) == 0
+    assert not formats._any_outside_duration(inside, gt)
+    for bad in ([[-0.5, 1.0]], [[1.0, 10.5]]):
+        results = dict(inside, c={'segments': np.array(bad)})
+        assert formats._any_outside_duration(results, gt)
+        with pytest.warns(UserWarning, match='video c item 0'):
+            assert formats.count_outside_duration(results, gt, 'r.json') == 1
+
+
+def test_a_file_json_must_read_still_gets_the_columnar_path(tmp_path, monkeypatch):
+    # "\u003a" makes the orjson reading unprovable: json reads the file, the columns follow
+    text = json.dumps({'version': 'V', 'results': {'a': _items(4), 'b:c': _items(2)}})
+    text = text.replace('"V"', '"\\u003a"')
+    path = tmp_path / 'r.json'
+    path.write_text(text)
+    from mmloc.utils import io as mmloc_io
+    assert mmloc_io.parse_json_unique(text.encode()) is mmloc_io.UNPROVEN
+    fast, slow = _read_both(monkeypatch, str(path))
+    _assert_same(fast, slow)
+    assert list(fast) == ['a', 'b:c']

@@ -27,7 +27,6 @@ from typing import Mapping
 import numpy as np
 
 from mmloc.structures.segment_ops import pairwise_intersection, pairwise_temporal_iou
-from mmloc.utils.progress import track
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -46,6 +45,24 @@ def interpolated_average_precision(precision: np.ndarray, recall: np.ndarray) ->
     return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
 
 
+def interpolated_average_precisions(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """:func:`interpolated_average_precision` of each row, (T, N) each -> (T,) float64.
+
+    The padding and the running maximum for all rows at once; each row's sum is the same
+    ``np.sum`` over the same terms in the same order (so bit-identical).
+    """
+    n_rows, n = precision.shape
+    mprec = np.zeros((n_rows, n + 2))
+    mprec[:, 1:-1] = precision
+    mprec = np.maximum.accumulate(mprec[:, ::-1], axis=1)[:, ::-1]
+    mrec = np.zeros((n_rows, n + 2))
+    mrec[:, 1:-1] = recall
+    mrec[:, -1] = 1.0
+    changed = mrec[:, 1:] != mrec[:, :-1]                          # (T, N + 1)
+    terms = (mrec[:, 1:] - mrec[:, :-1]) * mprec[:, 1:]
+    return np.array([float(np.sum(terms[t][changed[t]])) for t in range(n_rows)])
+
+
 def _official_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """(P, G) float64 IoU, where a zero union (e.g. two zero-length segments) gives ``+inf``.
 
@@ -60,7 +77,49 @@ def _official_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return iou
 
 
+def _official_iou_rows(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """:func:`_official_iou` of each prediction with its own GTs, batched.
+
+    Args:
+        pred: (n, 2) segments. gt: (n, g, 2) the GTs row ``i`` is compared with.
+
+    Returns:
+        (n, g) float64, element for element the same operations as
+        ``_official_iou(pred[i:i + 1], gt[i])`` (so bit-identical), ``+inf`` where the
+        union is 0.
+    """
+    lo = np.maximum(pred[:, None, 0], gt[..., 0])
+    hi = np.minimum(pred[:, None, 1], gt[..., 1])
+    inter = np.clip(hi - lo, 0.0, None)
+    union = (pred[:, 1] - pred[:, 0])[:, None] + (gt[..., 1] - gt[..., 0]) - inter
+    with np.errstate(divide='ignore', invalid='ignore'):
+        iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    iou[union == 0] = np.inf
+    return iou
+
+
+def _flatten_arrays(values: list, n_fields: int):
+    """``(sizes, columns)`` of :func:`_flatten` when every value already is a tuple / list
+    of numpy arrays of the right shapes (segments (P, 2) float64, the others (P,)): one
+    ``np.concatenate`` per field, no per-video conversion. None otherwise."""
+    if not values or not all(type(v) in (tuple, list) and len(v) == n_fields for v in values):
+        return None
+    cols = [[v[k] for v in values] for k in range(n_fields)]
+    if not all(type(a) is np.ndarray for col in cols for a in col):
+        return None
+    if not all(a.dtype == np.float64 and a.ndim == 2 and a.shape[1] == 2 for a in cols[0]):
+        return None
+    sizes = [a.shape[0] for a in cols[0]]
+    if not all(a.ndim == 1 and a.shape[0] == n for col in cols[1:] for a, n in zip(col, sizes)):
+        return None
+    return sizes, [np.concatenate(col) for col in cols]
+
+
 def _flatten(mapping: Mapping, n_fields: int, what: str):
+    """``([(video, count)], [field arrays concatenated over videos])``, segments (N, 2)."""
+    fast = _flatten_arrays(list(mapping.values()), n_fields)
+    if fast is not None:
+        return list(zip(mapping, fast[0])), fast[1]
     vids, cols = [], [[] for _ in range(n_fields)]
     for vid, value in mapping.items():
         if len(value) != n_fields:
@@ -83,7 +142,10 @@ def _class_order(scores: np.ndarray, labels: np.ndarray, num_classes: int,
                  score_order: str) -> list[np.ndarray]:
     """Per class, the prediction indices in ranking order (best first)."""
     orders = []
-    by_label = np.argsort(labels, kind='stable')          # input order inside each class
+    # input order inside each class; a stable sort is one permutation whatever the dtype,
+    # and numpy radix-sorts 16-bit keys (much faster than merging int64)
+    keys = labels.astype(np.int16) if num_classes <= np.iinfo(np.int16).max else labels
+    by_label = np.argsort(keys, kind='stable')
     bounds = np.searchsorted(labels[by_label], np.arange(num_classes + 1))
     for c in range(num_classes):
         idx = by_label[bounds[c]:bounds[c + 1]]
@@ -94,8 +156,28 @@ def _class_order(scores: np.ndarray, labels: np.ndarray, num_classes: int,
     return orders
 
 
+def _group_ranges(sorted_keys: np.ndarray, keys: np.ndarray, key_space: int,
+                  max_table: int = 1 << 26) -> tuple[np.ndarray, np.ndarray]:
+    """``(searchsorted(sorted_keys, keys, 'left'), count of each key in sorted_keys)``.
+
+    Args:
+        sorted_keys: (M,) sorted int64 keys in ``[0, key_space)``. keys: (N,) int64 queries.
+
+    A dense table over the key space when it is small (one gather per query instead of
+    two binary searches): the left insertion point of ``k`` is the number of keys ``< k``,
+    the exclusive cumulative count, so both are the searchsorted values exactly.
+    """
+    if key_space <= max_table:
+        count = np.bincount(sorted_keys, minlength=key_space)
+        below = np.cumsum(count) - count
+        return below[keys], count[keys]
+    lo = np.searchsorted(sorted_keys, keys, side='left')
+    return lo, np.searchsorted(sorted_keys, keys, side='right') - lo
+
+
 def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: int,
-                     tiou_thresholds=ANET_TIOU_THRESHOLDS, score_order: str = 'official') -> dict:
+                     tiou_thresholds=ANET_TIOU_THRESHOLDS, score_order: str = 'official',
+                     with_matched_gt: bool = True) -> dict:
     """Greedy official matching of every prediction at every threshold.
 
     Args:
@@ -104,6 +186,7 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
         num_classes: labels must lie in ``[0, num_classes)``.
         tiou_thresholds: (n_thr,) thresholds.
         score_order: ``'official'`` (numpy argsort reversed) or ``'stable'`` (MMAction2).
+        with_matched_gt: False leaves ``matched_gt`` out (None): AP only needs ``tp``.
 
     Returns:
         dict with ``tp`` (N, n_thr) bool and ``matched_gt`` (N, n_thr) int64 (flat GT index,
@@ -125,39 +208,13 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
             raise ValueError(f'{name}: labels must be in [0, {num_classes}), got '
                              f'[{lab.min()}, {lab.max()}]')
 
-    # Video index shared by GT and predictions; contiguous per-video ranges in the flat arrays.
+    # Video index shared by GT and predictions (one per id, in order of first appearance).
     vid_index: dict = {}
     for vid, _ in gt_videos + pr_videos:
         vid_index.setdefault(vid, len(vid_index))
     n_vid = len(vid_index)
     gt_vid = np.repeat([vid_index[v] for v, _ in gt_videos], [n for _, n in gt_videos]).astype(np.int64)
     pr_vid = np.repeat([vid_index[v] for v, _ in pr_videos], [n for _, n in pr_videos]).astype(np.int64)
-    gt_start = np.zeros(n_vid, np.int64)
-    gt_count = np.zeros(n_vid, np.int64)
-    pr_start = np.zeros(n_vid, np.int64)
-    pos = 0
-    for v, n in gt_videos:
-        gt_start[vid_index[v]], gt_count[vid_index[v]] = pos, n
-        pos += n
-    pos = 0
-    for v, n in pr_videos:
-        pr_start[vid_index[v]] = pos
-        pos += n
-
-    # One IoU matrix per video (all classes), stored flat: value of (p, g) at
-    # iou_off[v] + (p - pr_start[v]) * G_v + (g - gt_start[v]).
-    iou_off = np.zeros(n_vid, np.int64)
-    chunks, off = [], 0
-    for v, n in track(pr_videos, desc='mAP: IoU of the detections per video'):
-        vi = vid_index[v]
-        if n and gt_count[vi]:
-            s = gt_start[vi]
-            m = _official_iou(pr_seg[pr_start[vi]:pr_start[vi] + n],
-                              gt_seg[s:s + gt_count[vi]])
-            iou_off[vi] = off
-            chunks.append(m.ravel())
-            off += m.size
-    flat_iou = np.concatenate(chunks) if chunks else np.zeros(0)
 
     class_order = _class_order(pr_score, pr_lab, num_classes, score_order)
     rank_in_class = np.empty(pr_lab.size, np.int64)
@@ -169,27 +226,35 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
     gt_sorted = np.argsort(gt_key, kind='stable')
     sorted_keys = gt_key[gt_sorted]
     pr_key = pr_lab * n_vid + pr_vid
-    grp_lo = np.searchsorted(sorted_keys, pr_key, side='left')
-    grp_size = np.searchsorted(sorted_keys, pr_key, side='right') - grp_lo
+    grp_lo, grp_size = _group_ranges(sorted_keys, pr_key, num_classes * n_vid)
 
     tp = np.zeros((pr_lab.size, n_thr), dtype=bool)
-    matched_gt = np.full((pr_lab.size, n_thr), -1, dtype=np.int64)
+    matched_gt = np.full((pr_lab.size, n_thr), -1, dtype=np.int64) if with_matched_gt else None
     for g_size in np.unique(grp_size[grp_size > 0]):
         members = np.flatnonzero(grp_size == g_size)
         # GT indices and IoU rows (n_b, g_size) of each member prediction
         gt_idx = gt_sorted[grp_lo[members][:, None] + np.arange(g_size)[None, :]]
-        v = pr_vid[members]
-        rows = flat_iou[iou_off[v][:, None] + ((members - pr_start[v]) * gt_count[v])[:, None]
-                        + (gt_idx - gt_start[v][:, None])]
+        # IoU with the GTs of its group only (not the whole video's matrix)
+        rows = _official_iou_rows(pr_seg[members], gt_seg[gt_idx])
+        # a prediction below the lowest threshold with every GT of its group is a false
+        # positive that takes nothing: it does not change any other prediction's match
+        reach = (rows >= thr.min()).any(axis=1)
+        if not reach.any():
+            continue
+        members, gt_idx, rows = members[reach], gt_idx[reach], rows[reach]
         # position of each GT in the official visiting order argsort(iou)[::-1]
         order = np.argsort(rows, axis=1)[:, ::-1]
         visit_rank = np.empty_like(order)
         np.put_along_axis(visit_rank, order, np.arange(g_size)[None, :].repeat(len(members), 0),
                           axis=1)
-        # sequential steps: the r-th ranked prediction of every group at once
-        _, grp_of = np.unique(pr_key[members], return_inverse=True)
-        seq = np.lexsort((rank_in_class[members], grp_of))
-        grp_sorted = grp_of[seq]
+        # sequential steps: the r-th ranked prediction of every group at once. A group is
+        # named by its first GT (grp_lo), ranks are unique in a class: one int64 key sorts
+        # by (group, rank), then groups get dense numbers in that order.
+        seq = np.argsort(grp_lo[members] * pr_lab.size + rank_in_class[members])
+        new_group = np.r_[0, np.diff(grp_lo[members][seq]) != 0]
+        grp_sorted = np.cumsum(new_group)
+        grp_of = np.empty_like(grp_sorted)
+        grp_of[seq] = grp_sorted
         first = np.r_[0, np.flatnonzero(np.diff(grp_sorted)) + 1]
         step = np.arange(seq.size) - np.repeat(first, np.diff(np.r_[first, seq.size]))
         by_step = np.lexsort((grp_sorted, step))
@@ -205,8 +270,9 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
             r_i, t_i = np.nonzero(hit)
             locked[grp[r_i], t_i, choice[r_i, t_i]] = True
             tp[members[loc]] = hit
-            matched_gt[members[loc]] = np.where(hit, gt_idx[loc][np.arange(loc.size)[:, None],
-                                                                 choice], -1)
+            if with_matched_gt:
+                matched_gt[members[loc]] = np.where(
+                    hit, gt_idx[loc][np.arange(loc.size)[:, None], choice], -1)
     return dict(tp=tp, matched_gt=matched_gt, pred_scores=pr_score, pred_labels=pr_lab,
                 gt_labels=gt_lab, class_order=class_order)
 
@@ -230,7 +296,8 @@ def compute_detection_map(ground_truth: Mapping, predictions: Mapping, num_class
         average_mAP=float, num_gt=(num_classes,) int)``.
     """
     thr = np.asarray(tiou_thresholds, dtype=np.float64).reshape(-1)
-    m = match_detections(ground_truth, predictions, num_classes, thr, score_order)
+    m = match_detections(ground_truth, predictions, num_classes, thr, score_order,
+                         with_matched_gt=False)
     num_gt = np.bincount(m['gt_labels'], minlength=num_classes)
     if not num_gt.any():
         raise ValueError('ground truth has no instance: mAP is undefined')
@@ -242,13 +309,12 @@ def compute_detection_map(ground_truth: Mapping, predictions: Mapping, num_class
         if order.size == 0:
             ap[c] = 0.0
             continue
-        tp = m['tp'][order].T                                      # (n_thr, N_c)
-        tp_cum = np.cumsum(tp, axis=1).astype(np.float64)
-        fp_cum = np.cumsum(~tp, axis=1).astype(np.float64)
+        # integer counts (exact in any order): cumsum down the contiguous (N_c, n_thr)
+        # rows, and tp + fp = rank + 1, so precision divides by the rank
+        tp_cum = np.cumsum(m['tp'][order], axis=0).T.astype(np.float64)   # (n_thr, N_c)
         recall = tp_cum / float(num_gt[c])
-        precision = tp_cum / (tp_cum + fp_cum)
-        for t in range(thr.size):
-            ap[c, t] = interpolated_average_precision(precision[t], recall[t])
+        precision = tp_cum / np.arange(1, order.size + 1, dtype=np.float64)
+        ap[c] = interpolated_average_precisions(precision, recall)
     valid = num_gt > 0
     # (n_thr, n_valid) contiguous rows, averaged as the official ``ap.mean(axis=1)``
     mean_ap = np.ascontiguousarray(ap[valid].T).mean(axis=1)

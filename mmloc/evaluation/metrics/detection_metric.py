@@ -1,6 +1,7 @@
 """``DetectionMetric``: detection mAP (``--eval mAP``), ActivityNet or THUMOS14 protocol."""
 from __future__ import annotations
 
+import itertools
 import os
 from collections import OrderedDict
 from typing import Any, Mapping, Sequence
@@ -78,6 +79,24 @@ def _checked_label_indices(labels, classes: list, index: Mapping, where: str) ->
     return out
 
 
+def _all_label_indices(label_lists: list, classes: list, index: Mapping,
+                       wheres: list) -> list:
+    """:func:`_checked_label_indices` of every video's labels (``label_lists``, one list
+    or None per video; ``wheres`` names them): one C-level lookup over all of them when
+    they are all known class names, else video by video (the first unknown one raises,
+    naming its video and item, as before)."""
+    flat = list(itertools.chain.from_iterable(lab or () for lab in label_lists))
+    try:
+        if set(map(type, flat)) <= {str}:
+            ids = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
+            ends = np.cumsum([len(lab or ()) for lab in label_lists]).tolist()
+            return [ids[a:b] for a, b in zip([0] + ends[:-1], ends)]
+    except KeyError:
+        pass   # an unknown name: the per-video check below names it
+    return [_checked_label_indices(lab or [], classes, index, where)
+            for lab, where in zip(label_lists, wheres)]
+
+
 def load_detection_files(results_file, ann_file, subset: str | None = None,
                          blocked=None) -> tuple:
     """Read and check a detection results file and its GT file for :func:`compute_detection_map`.
@@ -100,9 +119,10 @@ def load_detection_files(results_file, ann_file, subset: str | None = None,
               for vid, r in gt.items()}
     name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
     count_outside_duration(results, gt, name)
-    pr_arr = {vid: (r['segments'], r['scores'], _checked_label_indices(
-                  r['labels'] or [], classes, index, f'{name}: video {vid}'))
-              for vid, r in results.items()}
+    labels = _all_label_indices([r['labels'] for r in results.values()], classes, index,
+                                [f'{name}: video {vid}' for vid in results])
+    pr_arr = {vid: (r['segments'], r['scores'], lab)
+              for (vid, r), lab in zip(results.items(), labels)}
     return gt_arr, pr_arr, classes
 
 
