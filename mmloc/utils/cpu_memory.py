@@ -7,6 +7,8 @@ tensors, so the next step touches them as new pages again: ~150k page faults a s
 for exactly this reason; on CPU the same effect is two ``mallopt`` settings: no mmap for
 large blocks (they come from the heap) and no trimming of the heap's free top. The
 process keeps its peak heap until it exits, which a training or test run does anyway.
+Where the heap cannot grow in place (another mapping right above it) glibc still maps a
+block afresh, so some steps of some processes may fault anyway.
 
 Configs turn it on with ``env_cfg = dict(reuse_freed_cpu_memory=True)`` (the default
 runtime); ``tools/train.py`` and ``tools/test.py`` apply it. Outside glibc (macOS,
