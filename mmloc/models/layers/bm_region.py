@@ -278,6 +278,58 @@ class _BandMerge(torch.autograd.Function):
         return (None, *grads)
 
 
+class _Rewindow(torch.autograd.Function):
+    """One layer's band outputs -> the next layer's zero-padded, channels-last windows.
+
+    Band k is rows ``[edges[k], edges[k+1])`` x cols ``[0, w_k)`` of a map that is 0 right
+    of it; the windows are those :class:`_BandSplit` would cut from the merged map, but
+    they are copied straight from the bands, so neither the (B, C, T, T) map nor its
+    gradient is ever built (the training step's largest transients after the BM rows).
+    """
+
+    @staticmethod
+    def forward(ctx, edges, windows, *bands):
+        ctx.edges, ctx.windows = edges, windows
+        ctx.shapes = [tuple(band.shape) for band in bands]
+        B, C = bands[0].shape[:2]
+        like = bands[0]
+        out = []
+        for r0, r1, c1, (left, right, top, bottom) in windows:
+            h = r1 - r0
+            buf = torch.empty((B, C, top + h + bottom, left + c1 + right), dtype=like.dtype,
+                              device=like.device, memory_format=torch.channels_last).zero_()
+            for a, _, band, (a0, a1, w) in _band_overlaps(edges, bands, r0, r1, c1):
+                rows = slice(top + a0 - r0, top + a1 - r0)
+                buf[:, :, rows, left:left + w] = band[:, :, a0 - a:a1 - a, :w]
+            out.append(buf)
+        return tuple(out)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grads):
+        like = next(g for g in grads if g is not None)
+        band_grads = [like.new_zeros(shape).contiguous(memory_format=torch.channels_last)
+                      for shape in ctx.shapes]
+        grads = list(grads)
+        for k, (r0, r1, c1, (left, _, top, _)) in enumerate(ctx.windows):
+            g, grads[k] = grads[k], None          # let each window's gradient go when used
+            if g is None:
+                continue
+            for a, _, grad, (a0, a1, w) in _band_overlaps(ctx.edges, band_grads, r0, r1, c1):
+                rows = slice(top + a0 - r0, top + a1 - r0)
+                grad[:, :, a0 - a:a1 - a, :w] += g[:, :, rows, left:left + w]
+        return (None, None, *band_grads)
+
+
+def _band_overlaps(edges, bands, r0: int, r1: int, c1: int):
+    """``(a, b, band, (a0, a1, w))`` for every band ``[a, b)`` meeting rows ``[r0, r1)``:
+    the shared rows ``[a0, a1)`` and the columns ``[0, w)`` the band holds below ``c1``."""
+    for a, b, band in zip(edges[:-1], edges[1:], bands):
+        a0, a1, w = max(a, r0), min(b, r1), min(band.shape[-1], c1)
+        if a0 < a1 and w > 0:
+            yield a, b, band, (a0, a1, w)
+
+
 def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPlan,
                       grids: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
     """Run a stack of stride-1 "same" Conv2d layers (and elementwise modules) band-wise.
@@ -345,7 +397,13 @@ def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPl
             for module in modules[start + 1:stop]:
                 y = module(y)
             bands.append(y)
-        x, windows = _BandMerge.apply(T, *bands), None
+        if layer_no + 1 < len(conv_idx):           # the next layer's windows, no map
+            nxt = conv_idx[layer_no + 1]
+            r_next = modules[nxt].kernel_size[0] // 2
+            windows = _Rewindow.apply(
+                edges, _band_windows(T, edges, plan.widths[layer_no + 1], r_next), *bands)
+        else:
+            x = _BandMerge.apply(T, *bands)
     return _mask_valid(x)
 
 
