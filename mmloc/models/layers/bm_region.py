@@ -297,10 +297,14 @@ class _Rewindow(torch.autograd.Function):
         for r0, r1, c1, (left, right, top, bottom) in windows:
             h = r1 - r0
             buf = torch.empty((B, C, top + h + bottom, left + c1 + right), dtype=like.dtype,
-                              device=like.device, memory_format=torch.channels_last).zero_()
+                              device=like.device, memory_format=torch.channels_last)
+            buf[:, :, :top].zero_()                 # the padding and, per band, the
+            buf[:, :, top + h:].zero_()             # columns right of what it holds
+            buf[:, :, top:top + h, :left].zero_()
             for a, _, band, (a0, a1, w) in _band_overlaps(edges, bands, r0, r1, c1):
                 rows = slice(top + a0 - r0, top + a1 - r0)
                 buf[:, :, rows, left:left + w] = band[:, :, a0 - a:a1 - a, :w]
+                buf[:, :, rows, left + w:].zero_()
             out.append(buf)
         return tuple(out)
 
@@ -308,26 +312,44 @@ class _Rewindow(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, *grads):
         like = next(g for g in grads if g is not None)
-        band_grads = [like.new_zeros(shape).contiguous(memory_format=torch.channels_last)
-                      for shape in ctx.shapes]
-        grads = list(grads)
-        for k, (r0, r1, c1, (left, _, top, _)) in enumerate(ctx.windows):
-            g, grads[k] = grads[k], None          # let each window's gradient go when used
+        windows, edges = ctx.windows, ctx.edges
+        band_grads = []
+        # Band k's own window k covers all its rows: assign its part, then add what the
+        # neighbours' windows read of it (a + b == b + a: the sums of a zeroed map that the
+        # windows are added to in order, bit for bit).
+        for k, shape in enumerate(ctx.shapes):
+            r0, _, c1, (left, _, top, _) = windows[k]
+            a, b, w = edges[k], edges[k + 1], min(shape[-1], c1)
+            grad = torch.empty(shape, dtype=like.dtype, device=like.device,
+                               memory_format=torch.channels_last)
+            if grads[k] is None:
+                grad.zero_()
+            else:
+                grad[..., :w] = grads[k][:, :, top + a - r0:top + b - r0, left:left + w]
+                grad[..., w:].zero_()                 # read by no window of its own
+            band_grads.append(grad)
+        for k, (r0, r1, c1, (left, _, top, _)) in enumerate(windows):
+            g = grads[k]
             if g is None:
                 continue
-            for a, _, grad, (a0, a1, w) in _band_overlaps(ctx.edges, band_grads, r0, r1, c1):
+            for j, (a, _, grad, (a0, a1, w)) in _band_overlaps(edges, band_grads, r0, r1, c1,
+                                                               with_index=True):
+                if j == k:
+                    continue
                 rows = slice(top + a0 - r0, top + a1 - r0)
                 grad[:, :, a0 - a:a1 - a, :w] += g[:, :, rows, left:left + w]
         return (None, None, *band_grads)
 
 
-def _band_overlaps(edges, bands, r0: int, r1: int, c1: int):
+def _band_overlaps(edges, bands, r0: int, r1: int, c1: int, with_index: bool = False):
     """``(a, b, band, (a0, a1, w))`` for every band ``[a, b)`` meeting rows ``[r0, r1)``:
-    the shared rows ``[a0, a1)`` and the columns ``[0, w)`` the band holds below ``c1``."""
-    for a, b, band in zip(edges[:-1], edges[1:], bands):
+    the shared rows ``[a0, a1)`` and the columns ``[0, w)`` the band holds below ``c1``
+    (``with_index``: ``(k, (a, b, band, ...))`` with the band's index k)."""
+    for k, (a, b, band) in enumerate(zip(edges[:-1], edges[1:], bands)):
         a0, a1, w = max(a, r0), min(b, r1), min(band.shape[-1], c1)
         if a0 < a1 and w > 0:
-            yield a, b, band, (a0, a1, w)
+            item = (a, b, band, (a0, a1, w))
+            yield (k, item) if with_index else item
 
 
 def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPlan,
