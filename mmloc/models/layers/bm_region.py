@@ -315,8 +315,10 @@ class _Rewindow(torch.autograd.Function):
         windows, edges = ctx.windows, ctx.edges
         band_grads = []
         # Band k's own window k covers all its rows: assign its part, then add what the
-        # neighbours' windows read of it (a + b == b + a: the sums of a zeroed map that the
-        # windows are added to in order, bit for bit).
+        # other windows read of it, in window order. While only window k-1 reaches into
+        # band k from above (bands at least r rows high, as BMN's plan), these are the sums
+        # of a zeroed map the windows are added to in order, bit for bit (a + b == b + a);
+        # otherwise they may differ in the last bit.
         for k, shape in enumerate(ctx.shapes):
             r0, _, c1, (left, _, top, _) = windows[k]
             a, b, w = edges[k], edges[k + 1], min(shape[-1], c1)
