@@ -28,13 +28,20 @@ class Workspace:
     """
 
     def __init__(self) -> None:
-        self._buffers: dict = {}
+        self._buffers: dict = {'calibration': object()}
+        # What the count reads for a buffer nobody else holds, measured through the same
+        # code (the interpreter's own references differ between Python versions).
+        _, self._unheld = self._lookup('calibration')
+        self._buffers.clear()
+
+    def _lookup(self, name: str):
+        buf = self._buffers.get(name)
+        return buf, (sys.getrefcount(buf) if buf is not None else 0)
 
     def take(self, name: str, shape: tuple, like: torch.Tensor) -> torch.Tensor:
-        buf = self._buffers.get(name)
-        # 3 = the dict, ``buf`` and getrefcount's argument: nobody else holds it.
+        buf, refs = self._lookup(name)
         if (buf is None or buf.shape != shape or buf.dtype != like.dtype
-                or buf.device != like.device or sys.getrefcount(buf) > 3):
+                or buf.device != like.device or refs > self._unheld):
             buf = like.new_empty(shape)
             self._buffers[name] = buf
         return buf
@@ -46,7 +53,7 @@ class Workspace:
         return {}
 
     def __setstate__(self, state: dict) -> None:
-        self._buffers = {}
+        self.__init__()
 
 
 class _ScaledReluMLP(torch.autograd.Function):
