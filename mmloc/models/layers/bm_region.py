@@ -199,6 +199,12 @@ def _band_windows(T: int, edges: Sequence[int], widths: Sequence[int], r: int) -
     return windows
 
 
+def _empty_window(like: torch.Tensor, B: int, C: int, height: int, width: int) -> torch.Tensor:
+    """An uninitialised channels-last (B, C, height, width) window like ``like``."""
+    return torch.empty((B, C, height, width), dtype=like.dtype, device=like.device,
+                       memory_format=torch.channels_last)
+
+
 def _zero_outside(buf: torch.Tensor, top: int, height: int, left: int, width: int) -> None:
     """Zero ``buf`` outside rows ``[top, top+height)`` x cols ``[left, left+width)``."""
     buf[:, :, :top].zero_()
@@ -221,8 +227,7 @@ class _BandSplit(torch.autograd.Function):
         out = []
         for r0, r1, c1, (left, right, top, bottom) in windows:
             h, w = r1 - r0, c1
-            buf = torch.empty((B, C, top + h + bottom, left + w + right), dtype=x.dtype,
-                              device=x.device, memory_format=torch.channels_last)
+            buf = _empty_window(x, B, C, top + h + bottom, left + w + right)
             buf[:, :, top:top + h, left:left + w] = x[:, :, r0:r1, :c1]
             _zero_outside(buf, top, h, left, w)
             out.append(buf)
@@ -296,8 +301,7 @@ class _Rewindow(torch.autograd.Function):
         out = []
         for r0, r1, c1, (left, right, top, bottom) in windows:
             h = r1 - r0
-            buf = torch.empty((B, C, top + h + bottom, left + c1 + right), dtype=like.dtype,
-                              device=like.device, memory_format=torch.channels_last)
+            buf = _empty_window(like, B, C, top + h + bottom, left + c1 + right)
             buf[:, :, :top].zero_()                 # the padding and, per band, the
             buf[:, :, top + h:].zero_()             # columns right of what it holds
             buf[:, :, top:top + h, :left].zero_()
