@@ -199,8 +199,9 @@ def _band_windows(T: int, edges: Sequence[int], widths: Sequence[int], r: int) -
     return windows
 
 
-def _empty_window(like: torch.Tensor, B: int, C: int, height: int, width: int) -> torch.Tensor:
-    """An uninitialised channels-last (B, C, height, width) window like ``like``."""
+def _empty_channels_last(like: torch.Tensor, B: int, C: int, height: int,
+                         width: int) -> torch.Tensor:
+    """An uninitialised channels-last (B, C, height, width) tensor like ``like``."""
     return torch.empty((B, C, height, width), dtype=like.dtype, device=like.device,
                        memory_format=torch.channels_last)
 
@@ -227,7 +228,7 @@ class _BandSplit(torch.autograd.Function):
         out = []
         for r0, r1, c1, (left, right, top, bottom) in windows:
             h, w = r1 - r0, c1
-            buf = _empty_window(x, B, C, top + h + bottom, left + w + right)
+            buf = _empty_channels_last(x, B, C, top + h + bottom, left + w + right)
             buf[:, :, top:top + h, left:left + w] = x[:, :, r0:r1, :c1]
             _zero_outside(buf, top, h, left, w)
             out.append(buf)
@@ -237,8 +238,7 @@ class _BandSplit(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, *grads):
         like = next(g for g in grads if g is not None)
-        grad = torch.empty(ctx.shape, dtype=like.dtype, device=like.device,
-                           memory_format=torch.channels_last)
+        grad = _empty_channels_last(like, *ctx.shape)
         # 1x1 kernels: the windows tile the rows without overlap, so each gradient is
         # written once and only the columns right of it need zeros
         disjoint = all(pad == (0, 0, 0, 0) for *_, pad in ctx.windows)
@@ -263,8 +263,7 @@ class _BandMerge(torch.autograd.Function):
     def forward(ctx, T, *bands):
         ctx.shapes = [tuple(band.shape[-2:]) for band in bands]
         B, C = bands[0].shape[:2]
-        out = torch.empty((B, C, T, T), dtype=bands[0].dtype, device=bands[0].device,
-                          memory_format=torch.channels_last)
+        out = _empty_channels_last(bands[0], B, C, T, T)
         row = 0
         for band in bands:
             h, w = band.shape[-2:]
@@ -301,11 +300,11 @@ class _Rewindow(torch.autograd.Function):
         out = []
         for r0, r1, c1, (left, right, top, bottom) in windows:
             h = r1 - r0
-            buf = _empty_window(like, B, C, top + h + bottom, left + c1 + right)
+            buf = _empty_channels_last(like, B, C, top + h + bottom, left + c1 + right)
             buf[:, :, :top].zero_()                 # the padding and, per band, the
             buf[:, :, top + h:].zero_()             # columns right of what it holds
             buf[:, :, top:top + h, :left].zero_()
-            for a, _, band, (a0, a1, w) in _band_overlaps(edges, bands, r0, r1, c1):
+            for _, a, band, a0, a1, w in _band_overlaps(edges, bands, r0, r1, c1):
                 rows = slice(top + a0 - r0, top + a1 - r0)
                 buf[:, :, rows, left:left + w] = band[:, :, a0 - a:a1 - a, :w]
                 buf[:, :, rows, left + w:].zero_()
@@ -326,8 +325,7 @@ class _Rewindow(torch.autograd.Function):
         for k, shape in enumerate(ctx.shapes):
             r0, _, c1, (left, _, top, _) = windows[k]
             a, b, w = edges[k], edges[k + 1], min(shape[-1], c1)
-            grad = torch.empty(shape, dtype=like.dtype, device=like.device,
-                               memory_format=torch.channels_last)
+            grad = _empty_channels_last(like, *shape)
             if grads[k] is None:
                 grad.zero_()
             else:
@@ -338,8 +336,7 @@ class _Rewindow(torch.autograd.Function):
             g = grads[k]
             if g is None:
                 continue
-            for j, (a, _, grad, (a0, a1, w)) in _band_overlaps(edges, band_grads, r0, r1, c1,
-                                                               with_index=True):
+            for j, a, grad, a0, a1, w in _band_overlaps(edges, band_grads, r0, r1, c1):
                 if j == k:
                     continue
                 rows = slice(top + a0 - r0, top + a1 - r0)
@@ -347,15 +344,14 @@ class _Rewindow(torch.autograd.Function):
         return (None, None, *band_grads)
 
 
-def _band_overlaps(edges, bands, r0: int, r1: int, c1: int, with_index: bool = False):
-    """``(a, b, band, (a0, a1, w))`` for every band ``[a, b)`` meeting rows ``[r0, r1)``:
-    the shared rows ``[a0, a1)`` and the columns ``[0, w)`` the band holds below ``c1``
-    (``with_index``: ``(k, (a, b, band, ...))`` with the band's index k)."""
+def _band_overlaps(edges, bands, r0: int, r1: int, c1: int):
+    """``(k, a, band, a0, a1, w)`` for every band k, rows ``[a, edges[k+1])``, meeting rows
+    ``[r0, r1)``: the shared rows ``[a0, a1)`` and the columns ``[0, w)`` the band holds
+    below ``c1``."""
     for k, (a, b, band) in enumerate(zip(edges[:-1], edges[1:], bands)):
         a0, a1, w = max(a, r0), min(b, r1), min(band.shape[-1], c1)
         if a0 < a1 and w > 0:
-            item = (a, b, band, (a0, a1, w))
-            yield (k, item) if with_index else item
+            yield k, a, band, a0, a1, w
 
 
 def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPlan,
@@ -409,15 +405,17 @@ def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPl
         raise ValueError(f'banded_conv_stack: expected a ({T}, {T}) map, got '
                          f'{tuple(x.shape[-2:])}')
     edges = plan.edges
+    # what each layer's bands read of its input map
+    spans = [_band_windows(T, edges, plan.widths[i], k // 2)
+             for i, k in enumerate(plan.kernel_sizes)]
     for layer_no in range(first, len(conv_idx)):
         start = conv_idx[layer_no]
         conv = modules[start]
         stop = conv_idx[layer_no + 1] if layer_no + 1 < len(conv_idx) else len(modules)
         before = modules[:start] if layer_no == 0 else []
-        r = conv.kernel_size[0] // 2
         bands = []
         if windows is None:
-            windows = _BandSplit.apply(x, _band_windows(T, edges, plan.widths[layer_no], r))
+            windows = _BandSplit.apply(x, spans[layer_no])
         for window in windows:
             for module in before:             # elementwise modules before the first conv
                 window = module(window)
@@ -426,10 +424,7 @@ def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPl
                 y = module(y)
             bands.append(y)
         if layer_no + 1 < len(conv_idx):           # the next layer's windows, no map
-            nxt = conv_idx[layer_no + 1]
-            r_next = modules[nxt].kernel_size[0] // 2
-            windows = _Rewindow.apply(
-                edges, _band_windows(T, edges, plan.widths[layer_no + 1], r_next), *bands)
+            windows = _Rewindow.apply(edges, spans[layer_no + 1], *bands)
         else:
             x = _BandMerge.apply(T, *bands)
     return _mask_valid(x)

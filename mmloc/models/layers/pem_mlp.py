@@ -91,7 +91,6 @@ class _ScaledReluMLP(torch.autograd.Function):
         grad_hidden.mul_(ctx.ratio1)
         grad_w1 = grad_hidden.t().mm(x)
         grad_b1 = grad_hidden.sum(0)
-        del hidden
         return None, grad_w1, grad_b1, grad_w2, grad_b2, None, None
 
 
@@ -99,9 +98,9 @@ def scaled_relu_mlp(x: torch.Tensor, fc1: nn.Linear, fc2: nn.Linear, ratio1: flo
                     workspace: Workspace | None = None) -> torch.Tensor:
     """``fc2(relu(ratio1 * fc1(x)))`` for x (N, F) -> (N, O), same values as autograd's.
 
-    With ``workspace`` and gradients wanted (grad mode, fp32 parameters that require
-    grad, no autocast, not compiling, tracing or exporting) the fused function with reused buffers runs;
-    otherwise the plain modules do.
+    With ``workspace`` and gradients wanted (grad mode, parameters that require grad, no
+    autocast, not compiling, tracing or exporting) the fused function with reused buffers
+    runs; otherwise the plain modules do. x and the parameters share one dtype.
     """
     fused = (workspace is not None and torch.is_grad_enabled() and fc1.weight.requires_grad
              and fc2.weight.requires_grad and fc1.bias is not None and fc2.bias is not None
