@@ -84,8 +84,9 @@ def _json_default(value):
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (parsing creates no cycles).
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (parsing creates no cycles; a no-op inside a
+    caller's pause).
 
     A large JSON file makes ``json.load`` build millions of containers, and every one
     counts towards the collector's next pass over all live objects: on a 50 MB results
@@ -98,13 +99,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Public name of the collector pause (a no-op inside a caller's pause)."""
-    with _gc_paused():
-        yield
 
 
 #: deepest nesting the fast reader accepts (ActivityNet files nest 6 deep); deeper files
@@ -251,7 +245,7 @@ def load_json_file(path: str | os.PathLike, top_level_name: str = 'top-level key
         raise FileNotFoundError(f'{path}: file not found')
     with open(path, 'rb') as f:
         raw = f.read()
-    with _gc_paused():
+    with gc_paused():
         data = parse_json_unique(raw, count)
     if data is not UNPROVEN:
         return data
@@ -274,7 +268,7 @@ def _load_json_strict(raw: bytes, path: str, top_level_name: str):
         return out
 
     try:
-        with _gc_paused():
+        with gc_paused():
             data = json.loads(raw.decode('utf-8'), object_pairs_hook=keep_duplicates)
     except UnicodeDecodeError as e:
         raise FormatError(f'{path}: not UTF-8 encoded ({e})') from None
