@@ -60,7 +60,7 @@ def test_batched_iou_rows_equal_the_per_video_matrix():
     pred[:3, 1] = pred[:3, 0]
     gt[:3, :, 1] = gt[:3, :, 0]
     rows = dm._official_iou_rows(pred, gt)
-    ref = np.stack([dm._official_iou(pred[i:i + 1], gt[i])[0] for i in range(len(pred))])
+    ref = np.stack([previous._official_iou(pred[i:i + 1], gt[i])[0] for i in range(len(pred))])
     assert np.isinf(ref).any()
     assert np.array_equal(rows, ref)
 
@@ -128,3 +128,16 @@ def test_matching_without_matched_gt_gives_the_same_tp():
     assert lean['matched_gt'] is None
     assert np.array_equal(full['tp'], lean['tp'])
     assert np.array_equal(full['tp'], full['matched_gt'] >= 0)
+
+
+def test_interpolated_average_precision_rows_equal_the_single_curve():
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 200):
+        tp = rng.random((4, n)) < 0.4
+        rank = np.arange(1, n + 1)
+        precision = np.cumsum(tp, axis=1) / np.maximum(rank, 1)
+        recall = np.cumsum(tp, axis=1) / 9.0
+        rows = dm.interpolated_average_precisions(precision, recall)
+        for t in range(4):
+            assert rows[t] == previous.interpolated_average_precision(precision[t], recall[t])
+            assert dm.interpolated_average_precision(precision[t], recall[t]) == rows[t]

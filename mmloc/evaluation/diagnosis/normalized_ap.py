@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..functional.detection_map import interpolated_average_precision
+from ..functional.detection_map import interpolated_average_precisions
 
 
 def average_positives_per_class(num_gt: np.ndarray) -> float:
@@ -68,8 +68,7 @@ def normalized_average_precision(tp: np.ndarray, num_pos: int,
     if tp.shape[1] == 0:
         return np.zeros(n_thr)
     precision, recall = normalized_precision_recall(tp, num_pos, avg_pos)
-    return np.array([interpolated_average_precision(precision[t], recall[t])
-                     for t in range(n_thr)])
+    return interpolated_average_precisions(precision, recall)
 
 
 def discard_low_precision(matched_gt: np.ndarray, class_order: list, num_gt: np.ndarray,

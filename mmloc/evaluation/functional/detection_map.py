@@ -26,7 +26,6 @@ from typing import Mapping
 
 import numpy as np
 
-from mmloc.structures.segment_ops import pairwise_intersection, pairwise_temporal_iou
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -38,19 +37,20 @@ PROTOCOL_TIOU_THRESHOLDS = {'anet': ANET_TIOU_THRESHOLDS, 'thumos14': THUMOS14_T
 
 def interpolated_average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
     """VOC-2011 interpolated AP of one precision/recall curve ((N,) each, in rank order)."""
-    mprec = np.hstack([[0.0], precision, [0.0]])
-    mrec = np.hstack([[0.0], recall, [1.0]])
-    mprec = np.maximum.accumulate(mprec[::-1])[::-1]
-    idx = np.where(mrec[1:] != mrec[:-1])[0] + 1
-    return float(np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx]))
+    return float(interpolated_average_precisions(np.asarray(precision, np.float64)[None],
+                                                 np.asarray(recall, np.float64)[None])[0])
 
 
 def interpolated_average_precisions(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
-    """:func:`interpolated_average_precision` of each row, (T, N) each -> (T,) float64.
+    """VOC-2011 interpolated AP of each row's precision/recall curve, (T, N) each (in rank
+    order) -> (T,) float64.
 
-    The padding and the running maximum for all rows at once; each row's sum is the same
-    ``np.sum`` over the same terms in the same order (so bit-identical).
+    Precision padded with 0 on both ends and made non-increasing from the right, recall
+    padded with 0 and 1; per row, ``np.sum`` of ``Δrecall * precision`` over the points
+    where recall changes, the terms in rank order (the official code's sum).
     """
+    precision = np.asarray(precision, np.float64)
+    recall = np.asarray(recall, np.float64)
     n_rows, n = precision.shape
     mprec = np.zeros((n_rows, n + 2))
     mprec[:, 1:-1] = precision
@@ -63,30 +63,19 @@ def interpolated_average_precisions(precision: np.ndarray, recall: np.ndarray) -
     return np.array([float(np.sum(terms[t][changed[t]])) for t in range(n_rows)])
 
 
-def _official_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """(P, G) float64 IoU, where a zero union (e.g. two zero-length segments) gives ``+inf``.
-
-    The official ``segment_iou`` divides 0 by 0 there; the NaN sorts first in its visiting
-    order and passes every ``iou < t`` test, so such a pair is a match at every threshold.
-    ``+inf`` reproduces both effects.
-    """
-    iou = pairwise_temporal_iou(pred, gt)
-    union = ((pred[:, 1] - pred[:, 0])[:, None] + (gt[:, 1] - gt[:, 0])[None, :]
-             - pairwise_intersection(pred, gt))
-    iou[union == 0] = np.inf
-    return iou
-
-
 def _official_iou_rows(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """:func:`_official_iou` of each prediction with its own GTs, batched.
+    """IoU of each prediction with its own GTs, batched, ``+inf`` where the union is 0.
+
+    The official ``segment_iou`` divides 0 by 0 there (e.g. two zero-length segments); the
+    NaN sorts first in its visiting order and passes every ``iou < t`` test, so such a pair
+    is a match at every threshold. ``+inf`` reproduces both effects.
 
     Args:
         pred: (n, 2) segments. gt: (n, g, 2) the GTs row ``i`` is compared with.
 
     Returns:
-        (n, g) float64, element for element the same operations as
-        ``_official_iou(pred[i:i + 1], gt[i])`` (so bit-identical), ``+inf`` where the
-        union is 0.
+        (n, g) float64, element for element the operations of
+        :func:`~mmloc.structures.segment_ops.pairwise_temporal_iou` (so bit-identical).
     """
     lo = np.maximum(pred[:, None, 0], gt[..., 0])
     hi = np.minimum(pred[:, None, 1], gt[..., 1])
