@@ -79,12 +79,12 @@ def _checked_label_indices(labels, classes: list, index: Mapping, where: str) ->
     return out
 
 
-def _all_label_indices(label_lists: list, classes: list, index: Mapping,
-                       wheres: list) -> list:
+def _all_label_indices(label_lists: list, classes: list, index: Mapping, name: str,
+                       vids: list) -> list:
     """:func:`_checked_label_indices` of every video's labels (``label_lists``, one list
-    or None per video; ``wheres`` names them): one C-level lookup over all of them when
-    they are all known class names, else video by video (the first unknown one raises,
-    naming its video and item, as before)."""
+    or None per video ``vids`` of the file ``name``): one C-level lookup over all of them
+    when they are all known class names, else video by video (the first unknown one
+    raises, naming its video and item, as before)."""
     flat = list(itertools.chain.from_iterable(lab or () for lab in label_lists))
     try:
         if set(map(type, flat)) <= {str}:
@@ -93,8 +93,8 @@ def _all_label_indices(label_lists: list, classes: list, index: Mapping,
             return [ids[a:b] for a, b in zip([0] + ends[:-1], ends)]
     except KeyError:
         pass   # an unknown name: the per-video check below names it
-    return [_checked_label_indices(lab or [], classes, index, where)
-            for lab, where in zip(label_lists, wheres)]
+    return [_checked_label_indices(lab or [], classes, index, f'{name}: video {vid}')
+            for lab, vid in zip(label_lists, vids)]
 
 
 def load_detection_files(results_file, ann_file, subset: str | None = None,
@@ -120,7 +120,7 @@ def load_detection_files(results_file, ann_file, subset: str | None = None,
     name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
     count_outside_duration(results, gt, name)
     labels = _all_label_indices([r['labels'] for r in results.values()], classes, index,
-                                [f'{name}: video {vid}' for vid in results])
+                                name, list(results))
     pr_arr = {vid: (r['segments'], r['scores'], lab)
               for (vid, r), lab in zip(results.items(), labels)}
     return gt_arr, pr_arr, classes
