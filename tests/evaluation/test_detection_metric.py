@@ -107,15 +107,16 @@ def test_all_label_indices_equal_the_per_video_lookup():
     classes = ['a', 'b', 'c']
     index = {c: i for i, c in enumerate(classes)}
     lists = [['a', 'c'], None, [], ['b', 'b', 'a'], [2, 'a']]
-    wheres = [f'r.json: video v{i}' for i in range(len(lists))]
-    got = _all_label_indices(lists, classes, index, wheres)
+    vids = [f'v{i}' for i in range(len(lists))]
+    wheres = [f'r.json: video {v}' for v in vids]
+    got = _all_label_indices(lists, classes, index, 'r.json', vids)
     ref = [_checked_label_indices(lab or [], classes, index, w) for lab, w in zip(lists, wheres)]
     assert [g.tolist() for g in got] == [r.tolist() for r in ref]
     assert all(g.dtype == np.int64 for g in got)
-    assert [g.tolist() for g in _all_label_indices(lists[:4], classes, index, wheres)] == \
+    assert [g.tolist() for g in _all_label_indices(lists[:4], classes, index, 'r.json', vids[:4])] == \
         [r.tolist() for r in ref[:4]]
     with pytest.raises(KeyError) as fast:
-        _all_label_indices([['a'], ['zz']], classes, index, wheres)
+        _all_label_indices([['a'], ['zz']], classes, index, 'r.json', vids[:2])
     with pytest.raises(KeyError) as slow:
         _checked_label_indices(['zz'], classes, index, wheres[1])
     assert str(fast.value) == str(slow.value) and 'video v1' in str(fast.value)
