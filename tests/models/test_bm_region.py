@@ -275,3 +275,65 @@ def test_rewindow_equals_merge_then_split_bit_for_bit(T, bands, r):
     out, grad = run(lambda: _Rewindow.apply(edges, windows, *parts))
     for a, b in zip(out + grad, ref_out + ref_grad):
         assert torch.equal(a, b)
+
+
+def _bmn_like_head(seed):
+    # BMN's banded head: the Conv3d's ReLU, then 1x1, 3x3, 3x3, 1x1 convs
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(6, 5, 1), nn.ReLU(), nn.Conv2d(5, 5, 3, padding=1),
+                         nn.ReLU(), nn.Conv2d(5, 5, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(5, 2, 1), nn.Sigmoid())
+
+
+@pytest.mark.parametrize('T,bands', [(20, 4), (13, 13)])
+def test_consumed_rows_give_the_same_bits_and_hold_their_own_gradient(T, bands, monkeypatch):
+    from mmloc.models.layers.bm_region import _ReluLinear
+    monkeypatch.setattr(_ReluLinear, 'CHUNK', 7)       # several chunks and a short last one
+    stack = _bmn_like_head(T)
+    plan = band_plan(T, check_banded_stack(stack), bands)
+    grids = stair_grids(plan)
+    torch.manual_seed(1)
+    source = torch.randn(2, len(stair_cells(plan)), 6, requires_grad=True)
+    weight = torch.rand(2, 2, T, T)
+
+    def run(consume):
+        stack.zero_grad()
+        source.grad = None
+        rows = source * 1.5                                   # a non-leaf, like BMN's rows
+        seen = []
+        rows.register_hook(seen.append)
+        out = banded_conv_stack(rows, stack, plan, grids, consume_rows=consume)
+        (out * weight).sum().backward()
+        return rows, seen[0], out.detach(), [source.grad.clone()] + [
+            p.grad.clone() for p in stack.parameters()]
+
+    rows_kept, grad_kept, out_kept, grads_kept = run(False)
+    rows_used, grad_used, out_used, grads_used = run(True)
+    assert torch.equal(out_used, out_kept)
+    for a, b in zip(grads_used, grads_kept):
+        assert torch.equal(a, b)
+    assert torch.equal(grad_used, grad_kept)
+    # the gradient lives in the rows' own storage (no second rows-sized tensor) ...
+    assert grad_used.data_ptr() == rows_used.data_ptr()
+    assert torch.equal(rows_used.detach(), grad_kept)
+    # ... and only there: without consume_rows the rows are left as they were
+    assert grad_kept.data_ptr() != rows_kept.data_ptr()
+    assert torch.equal(rows_kept.detach(), source.detach() * 1.5)
+
+
+def test_consumed_rows_refuse_a_second_backward_and_spare_a_leaf():
+    T = 12
+    stack = _bmn_like_head(0)
+    plan = band_plan(T, check_banded_stack(stack), 3)
+    grids = stair_grids(plan)
+    source = torch.randn(1, len(stair_cells(plan)), 6, requires_grad=True)
+    out = banded_conv_stack(source * 2, stack, plan, grids, consume_rows=True)
+    out.sum().backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match='backward a second time'):
+        out.sum().backward()
+    # a leaf is never overwritten: its .grad would alias its data
+    leaf = source.detach().clone().requires_grad_()
+    before = leaf.detach().clone()
+    banded_conv_stack(leaf, stack, plan, grids, consume_rows=True).sum().backward()
+    assert torch.equal(leaf.detach(), before)
+    assert leaf.grad.data_ptr() != leaf.data_ptr()

@@ -125,14 +125,17 @@ class _ReluLinear(torch.autograd.Function):
     Autograd's ReLU would keep ``relu(x)`` next to x and its backward would allocate a
     second gradient as large as x (the (B, M, 512) BM rows: the training step's peak);
     here only x is kept, ``relu`` is recomputed chunk by chunk, and the linear's input
-    gradient is masked in place.
+    gradient is masked in place. With ``consume=True`` (the caller's promise that nothing
+    else reads x after this layer) the backward writes that gradient into x's own storage,
+    chunk by chunk once the chunk's weight gradient is done: no second x-sized tensor and
+    no x-sized mask; the graph then cannot be run backward twice.
     """
     CHUNK = 8192
 
     @staticmethod
-    def forward(ctx, x, weight, bias):
+    def forward(ctx, x, weight, bias, consume):
         ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
+        ctx.has_bias, ctx.consume, ctx.consumed = bias is not None, consume, False
         flat = x.reshape(-1, x.shape[-1])
         y = x.new_empty(*x.shape[:-1], weight.shape[0])
         flat_y = y.view(-1, weight.shape[0])
@@ -147,15 +150,26 @@ class _ReluLinear(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_y):
+        if ctx.consumed:
+            raise RuntimeError('BMN banded head: the graph was run backward a second time, '
+                               'but the first backward reused the BM rows for their gradient '
+                               '(retain_graph=True is not supported on this path)')
         x, weight = ctx.saved_tensors
-        grad_x = grad_y.matmul(weight).masked_fill_(x <= 0, 0)
         flat_y, flat_x = grad_y.reshape(-1, grad_y.shape[-1]), x.reshape(-1, x.shape[-1])
         grad_w = weight.new_zeros(weight.shape)
+        in_place = ctx.consume and flat_x.is_contiguous() and flat_x.data_ptr() == x.data_ptr()
+        grad_x = None if in_place else grad_y.matmul(weight).masked_fill_(x <= 0, 0)
         for i in range(0, flat_x.shape[0], _ReluLinear.CHUNK):
-            grad_w.addmm_(flat_y[i:i + _ReluLinear.CHUNK].t(),
-                          flat_x[i:i + _ReluLinear.CHUNK].relu())
+            rows, grad_rows = flat_x[i:i + _ReluLinear.CHUNK], flat_y[i:i + _ReluLinear.CHUNK]
+            grad_w.addmm_(grad_rows.t(), rows.relu())
+            if in_place:
+                dead = rows <= 0
+                torch.matmul(grad_rows, weight, out=rows)
+                rows.masked_fill_(dead, 0)
+        if in_place:
+            ctx.consumed, grad_x = True, x.detach()
         grad_b = flat_y.sum(0) if ctx.has_bias else None
-        return grad_x, grad_w, grad_b
+        return grad_x, grad_w, grad_b, None
 
 
 class _GatherWindows(torch.autograd.Function):
@@ -355,7 +369,8 @@ def _band_overlaps(edges, bands, r0: int, r1: int, c1: int):
 
 
 def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPlan,
-                      grids: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
+                      grids: Optional[Sequence[torch.Tensor]] = None,
+                      consume_rows: bool = False) -> torch.Tensor:
     """Run a stack of stride-1 "same" Conv2d layers (and elementwise modules) band-wise.
 
     Args:
@@ -368,6 +383,10 @@ def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPl
             zero-padded windows). See :func:`check_banded_stack`.
         plan: from :func:`band_plan` with this stack's kernel sizes and T.
         grids: with rows input, :func:`stair_grids` of ``plan`` (on ``x``'s device).
+        consume_rows: with rows input and a ReLU before the first conv, the backward may
+            overwrite ``x`` with its own gradient (saves an x-sized gradient and mask at the
+            training step's peak). Only for an ``x`` nothing else reads afterwards (BMN's BM
+            rows); the graph can then be run backward only once.
 
     Returns:
         (B, C_out, T, T): equal to ``layers(x)`` on the valid triangle ``s + d <= T - 1``
@@ -389,7 +408,9 @@ def banded_conv_stack(x: torch.Tensor, layers: Sequence[nn.Module], plan: BandPl
         if (len(before) == 1 and isinstance(before[0], nn.ReLU) and torch.is_grad_enabled()
                 and not torch.is_autocast_enabled(x.device.type)
                 and not torch.compiler.is_compiling()):    # autocast, compile: F.linear
-            x = _ReluLinear.apply(x, conv.weight.flatten(1), conv.bias)   # BMN's Conv3d ReLU
+            # BMN's Conv3d ReLU; a leaf's storage is never overwritten (its .grad would alias it)
+            x = _ReluLinear.apply(x, conv.weight.flatten(1), conv.bias,
+                                  consume_rows and x.grad_fn is not None)
         else:
             for module in before:
                 x = module(x)

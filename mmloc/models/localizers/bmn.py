@@ -279,7 +279,9 @@ class BMN(BaseModel):
             grids = [getattr(self, f'bm_band_grid_{k}')
                      for k in range(len(self._band_plan.edges) - 1)] if bm.dim() == 3 else None
             head = self._banded_head if bm.dim() == 3 else self.x_2d_p
-            return banded_conv_stack(bm, head, self._band_plan, grids), start, end
+            # the BM rows are this forward's own: their backward may reuse them
+            return banded_conv_stack(bm, head, self._band_plan, grids,
+                                     consume_rows=bm.dim() == 3), start, end
         return self.x_2d_p(bm), start, end
 
     def _loss_valid_only(self, gt_iou_map: torch.Tensor) -> bool:
