@@ -62,6 +62,15 @@ def test_runner_alternates_and_keeps_the_venv_out_of_the_repo(tmp_path):
         run.ensure_venv(osp.join(REPO, 'peer-venv'), str(tmp_path))
 
 
+def test_runner_gives_both_tools_the_same_repeats():
+    assert run.bench_args('bsn', False, None) == []
+    assert run.bench_args('bsn', False, 10) == ['--repeat', '10']
+    assert run.bench_args('bmn', True, 10) == run.QUICK_ARGS['bmn']    # --quick wins
+    peer = run.command('mmaction2', 'bsn', 'py', '/peer', ['--repeat', '7'])[0]
+    ours = run.command('mmloc', 'bsn', 'py', '/peer', ['--repeat', '7'])[0]
+    assert peer[-2:] == ours[-2:] == ['--repeat', '7']
+
+
 @pytest.mark.skipif(not osp.isfile(osp.join(twin.DEFAULT_PEER_DIR, 'synth.py')),
                     reason='the peer-bench scripts (../shared/peer-bench) are not present')
 @pytest.mark.parametrize('name', ['bsn', 'eval', pytest.param('bmn', marks=pytest.mark.slow)])

@@ -123,11 +123,11 @@ def markdown(runs: list[dict]) -> str:
         lines.append(f"| {row['label']} | {_fmt(row['peer'], kind)} | "
                      f"{_fmt(row['mmloc'], kind)} | {ratio} | "
                      f"{row['n']['mmaction2']}+{row['n']['mmloc']} |")
-    lines += ['', '| # | pair | bench | tool | wall_s | other_cpu_load | idle_load_before |',
-              '|---|---|---|---|---|---|---|']
+    lines += ['', '| # | pair | bench | tool | repeat | wall_s | other_cpu_load | '
+              'idle_load_before |', '|---|---|---|---|---|---|---|---|']
     for i, run in enumerate(runs):
         lines.append(f"| {i + 1} | {run.get('pair', '-')} | {run['bench']} | {tool_of(run)} | "
-                     f"{run.get('wall_s', '-')} | {run.get('other_cpu_load', '-')} | "
+                     f"{run.get('repeat', '-')} | {run.get('wall_s', '-')} | {run.get('other_cpu_load', '-')} | "
                      f"{run.get('idle_load_before', '-')} |")
     loads = [r['other_cpu_load'] for r in runs if 'other_cpu_load' in r]
     if loads:

@@ -23,6 +23,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
+from typing import Optional
 
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -72,6 +73,14 @@ def wait_idle(threshold: float, timeout: float, window: float = 5.0) -> float:
         print(f'  machine busy ({load:.2f} cores in use), waiting ...', flush=True)
 
 
+def bench_args(bench: str, quick: bool, repeat: Optional[int]) -> list:
+    """The options both tools' scripts of ``bench`` get: the tiny sizes of ``--quick``, or
+    ``--repeat N`` (None: the scripts' default)."""
+    if quick:
+        return list(QUICK_ARGS[bench])
+    return [] if repeat is None else ['--repeat', str(repeat)]
+
+
 def command(tool: str, bench: str, python_peer: str, peer: str, extra: list) -> tuple:
     """(argv, env) of one run."""
     env = dict(os.environ, OMP_NUM_THREADS='2', MKL_NUM_THREADS='2')
@@ -111,6 +120,9 @@ def main(argv=None) -> list:
                     help='seconds to wait for an idle machine before running anyway')
     ap.add_argument('--out', default=osp.join(osp.dirname(DEFAULT_VENV), 'runs.jsonl'),
                     help='JSON-lines file the runs are appended to')
+    ap.add_argument('--repeat', type=int, default=None,
+                    help="timed repeats of each stage, passed to both tools alike (default: "
+                         "the scripts' own, 3); more repeats steady the ms-scale medians")
     ap.add_argument('--quick', action='store_true', help='tiny sizes (a smoke run)')
     args = ap.parse_args(argv)
     peer = twin.peer_dir(args.peer_dir)
@@ -121,7 +133,7 @@ def main(argv=None) -> list:
     for pair in range(args.pairs):
         for bench in benches:
             for tool in order(pair):
-                extra = QUICK_ARGS[bench] if args.quick else []
+                extra = bench_args(bench, args.quick, args.repeat)
                 load = wait_idle(args.idle_load, args.idle_timeout)
                 print(f'pair {pair + 1}/{args.pairs} {bench} {tool} '
                       f'(machine load before: {load:.2f}) ...', flush=True)
