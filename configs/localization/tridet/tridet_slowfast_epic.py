@@ -1,10 +1,13 @@
 # TriDet, EPIC-Kitchens 100 verbs, SlowFast features (actionformer-spec §7 "TD EPIC verb"):
 # 97 classes, SGP window 5, k 2, MLP 1024, 16 bins, IoU power 0.25, no input noise,
 # overlapping ranges, 5 + 22 epochs, eta_min 5e-5, trunc 0.3, sigma 0.4, 2000 detections.
-# Nouns: tridet_slowfast_epic_noun.py.
-_base_ = ['./tridet_i3d_thumos14.py']
+# Nouns: tridet_slowfast_epic_noun.py. Data as the ActionFormer EPIC configs
+# (_base_/datasets/epic_kitchens_100_slowfast_actionformer.py); TriDet clips GT to the crop
+# window itself and cleans GT as on THUMOS14 (no minimum length, videos without GT dropped).
+_base_ = ['../../_base_/models/tridet.py',
+          '../../_base_/datasets/epic_kitchens_100_slowfast_actionformer.py',
+          '../../_base_/schedules/actionformer_adamw.py', '../../_base_/default_runtime.py']
 
-data_root = 'data/epic_actionformer'
 warmup_epochs = 5
 epochs = 22
 max_epochs = 27
@@ -14,28 +17,16 @@ model = dict(
     backbone=dict(in_channels=2304, windows=5, k=2, mlp_dim=1024),
     loss=dict(init_loss_norm=250, iou_weight_power=0.25),
     test_cfg=dict(pre_nms_topk=5000, max_seg_num=2000, nms_sigma=0.4))
-_meta = ('video_name', 'duration_second', 'annotations')
 train_pipeline = [
     dict(type='LoadLocalizationFeature', feature_key='feats'),
     dict(type='SegmentsToGrid', unit='index', clip=False),
     dict(type='TruncateFeature', max_length=2304, trunc_thresh=0.3, crop_ratio=(0.9, 1.0),
          clip='window'),
-    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'), meta_keys=_meta),
+    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'),
+         meta_keys=('video_name', 'duration_second', 'annotations')),
 ]
-test_pipeline = [dict(type='LoadLocalizationFeature', feature_key='feats'),
-                 dict(type='PackLocalizationInputs', keys=(), meta_keys=_meta)]
-_dataset = dict(type='FeatureDataset',
-                ann_file=f'{data_root}/annotations/epic_kitchens_100_verb.json',
-                data_prefix=dict(feature=f'{data_root}/slowfast_features'),
-                feature_name_tmpl='{}.npz', fps=30, fps_overrides_file=True, feat_stride=16,
-                feat_num_frames=32, fit_mode=None)
-train_dataloader = dict(dataset=dict(_dataset, subset='training', pipeline=train_pipeline,
-                                     _delete_=True))
-val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
-                                   pipeline=test_pipeline, _delete_=True))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='DetectionMetric', tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5],
-                     gt_cleaning=dict(tol_s=1e-3, min_length_s=None, drop_empty=True))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_evaluator = dict(gt_cleaning=dict(tol_s=1e-3, min_length_s=None, drop_empty=True))
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-4, weight_decay=0.05))
 param_scheduler = [
@@ -45,3 +36,5 @@ param_scheduler = [
          eta_min=5e-5, by_epoch=True, convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=5, save_best=None,
+                                     max_keep_ckpts=3))
