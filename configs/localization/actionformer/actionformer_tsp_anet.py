@@ -5,12 +5,14 @@
 # Test: class-agnostic Soft-NMS (sigma 0.75) + voting 0.9, then the CUHK video classifier
 # (top-2 classes, score sqrt(cls * det), 200 best proposals) through DetectionMetric's
 # classifier_fusion, the same function `tools/analysis/report_map.py --score-fusion sqrt`
-# runs. Data: data/anet_actionformer/annotations/anet1.3_tsp_filtered.json,
+# runs. Data (_base_/datasets/activitynet_tsp_actionformer.py):
+# data/anet_actionformer/annotations/anet1.3_tsp_filtered.json,
 # tsp_features/v_<id>.npy (T, 512), annotations/cuhk_val_simp_share.json.
-_base_ = ['./actionformer_i3d_thumos14.py']
+_base_ = ['../../_base_/models/actionformer.py',
+          '../../_base_/datasets/activitynet_tsp_actionformer.py',
+          '../../_base_/schedules/actionformer_adamw.py', '../../_base_/default_runtime.py']
 
-data_root = 'data/anet_actionformer'
-max_seq_len = 192
+max_seq_len = 192   # as the data set file's pipelines
 warmup_epochs = 5
 epochs = 10
 max_epochs = 15
@@ -23,38 +25,6 @@ model = dict(
     loss=dict(init_loss_norm=200, loss_weight=2.0, label_smoothing=0.1),
     test_cfg=dict(pre_nms_topk=2000, max_seg_num=100, nms_sigma=0.75, duration_thresh=0.001,
                   multiclass_nms=False, voting_thresh=0.9))
-_meta = ('video_name', 'duration_second', 'annotations')
-train_pipeline = [
-    dict(type='LoadLocalizationFeature'),
-    dict(type='RemoveDuplicateAnnotations', tol_s=1e-3, min_length_s=1e-3),   # spec §1.1
-    dict(type='ResizeFeature', num_steps=max_seq_len, method='linear'),
-    dict(type='SegmentsToGrid', unit='index', clip=False, single_class=True),
-    dict(type='ClipSegmentsToFeature', trunc_thresh=0.5),
-    dict(type='TruncateFeature', max_length=max_seq_len, trunc_thresh=0.5,
-         crop_ratio=(0.9, 1.0), clip='widened'),
-    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'), meta_keys=_meta),
-]
-test_pipeline = [
-    dict(type='LoadLocalizationFeature'),
-    dict(type='ResizeFeature', num_steps=max_seq_len, method='linear'),
-    dict(type='PackLocalizationInputs', keys=(), meta_keys=_meta),
-]
-_dataset = dict(type='FeatureDataset', ann_file=f'{data_root}/annotations/anet1.3_tsp_filtered.json',
-                data_prefix=dict(feature=f'{data_root}/tsp_features'),
-                feature_name_tmpl='v_{}.npy', fps=15, fps_overrides_file=True, feat_stride=16,
-                feat_num_frames=16, fit_mode=None)
-train_dataloader = dict(
-    batch_size=16, collate_fn=dict(type='localization_collate', pad_to_length=max_seq_len),
-    dataset=dict(_dataset, subset='training', pipeline=train_pipeline, _delete_=True))
-val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
-                                   pipeline=test_pipeline, _delete_=True))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='DetectionMetric', protocol='anet',
-    gt_cleaning=dict(tol_s=1e-3, min_length_s=1e-3),   # spec §1.1
-    classifier_fusion=dict(file=f'{data_root}/annotations/cuhk_val_simp_share.json',
-                           top_k_classes=2, score_fusion='sqrt', num_pred=200))
-test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.05))
 param_scheduler = [
     dict(type='LinearWarmupLR', begin=0, end=warmup_epochs, by_epoch=True,
@@ -63,3 +33,5 @@ param_scheduler = [
          eta_min=1e-8, by_epoch=True, convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=5, save_best=None,
+                                     max_keep_ckpts=3))

@@ -4,9 +4,12 @@
 # input noise 0.5, lr 1e-3 / wd 0.04, 10 + 5 epochs, eta_min 5e-5, clip 0.4, batch 16.
 # Test: class-agnostic Soft-NMS (sigma 0.70) + score voting 0.95, 200 detections, then the
 # CUHK classifier fusion (top-2, sqrt) as the ActionFormer ANet config.
-_base_ = ['./tridet_i3d_thumos14.py']
+# Data: _base_/datasets/activitynet_tsp_actionformer.py, with TriDet's own pipelines (no
+# resize, GT clipped to the crop window itself) and GT cleaning.
+_base_ = ['../../_base_/models/tridet.py',
+          '../../_base_/datasets/activitynet_tsp_actionformer.py',
+          '../../_base_/schedules/actionformer_adamw.py', '../../_base_/default_runtime.py']
 
-data_root = 'data/anet_actionformer'
 max_seq_len = 768
 warmup_epochs = 10
 epochs = 5
@@ -33,21 +36,11 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type='LoadLocalizationFeature'),
                  dict(type='PackLocalizationInputs', keys=(), meta_keys=_meta)]
-_dataset = dict(type='FeatureDataset', ann_file=f'{data_root}/annotations/anet1.3_tsp_filtered.json',
-                data_prefix=dict(feature=f'{data_root}/tsp_features'),
-                feature_name_tmpl='v_{}.npy', fps=15, fps_overrides_file=True, feat_stride=16,
-                feat_num_frames=16, fit_mode=None)
-train_dataloader = dict(
-    batch_size=16, collate_fn=dict(type='localization_collate', pad_to_length=max_seq_len),
-    dataset=dict(_dataset, subset='training', pipeline=train_pipeline, _delete_=True))
-val_dataloader = dict(dataset=dict(_dataset, subset='validation', test_mode=True,
-                                   pipeline=test_pipeline, _delete_=True))
+train_dataloader = dict(collate_fn=dict(pad_to_length=max_seq_len),
+                        dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='DetectionMetric', protocol='anet',
-    gt_cleaning=dict(tol_s=1e-3, min_length_s=None, drop_empty=True),   # spec §1.1
-    classifier_fusion=dict(file=f'{data_root}/annotations/cuhk_val_simp_share.json',
-                           top_k_classes=2, score_fusion='sqrt', num_pred=200))
+val_evaluator = dict(gt_cleaning=dict(tol_s=1e-3, min_length_s=None, drop_empty=True))  # §1.1
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.04), clip_grad=dict(max_norm=0.4))
 param_scheduler = [
@@ -57,3 +50,5 @@ param_scheduler = [
          eta_min=5e-5, by_epoch=True, convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_begin=max_epochs)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=5, save_best=None,
+                                     max_keep_ckpts=3))
