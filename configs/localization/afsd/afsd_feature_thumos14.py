@@ -1,7 +1,8 @@
 # AFSD on pre-extracted I3D snippet features (no frames needed): one 2048-d (RGB+flow) vector
 # per 4 frames at 10 fps, stored as data/thumos14_afsd/features/<video>.npy float32 (T/4, 2048).
 # Windows are the frame windows of the spec in feature steps (L = 256 frames = 64 steps).
-_base_ = ['../../_base_/models/afsd_feature.py', '../../_base_/default_runtime.py']
+_base_ = ['../../_base_/models/afsd_feature.py', '../../_base_/schedules/afsd_adam_16e.py',
+          '../../_base_/default_runtime.py']
 
 data_root = 'data/thumos14_afsd'
 clip_length = 256
@@ -45,11 +46,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='DetectionMetric', protocol='thumos14')
 test_evaluator = val_evaluator
 
-max_epochs = 16
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=13, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4, weight_decay=1e-3))
-param_scheduler = []
+# the RGB schedule (16 epochs, no lr schedule) at lr 1e-4
+optim_wrapper = dict(optimizer=dict(lr=1e-4))
+
+# a checkpoint every epoch, the last 4 kept
 default_hooks = dict(checkpoint=dict(interval=1, save_best=None, max_keep_ckpts=4))
-randomness = dict(seed=2020)

@@ -2,7 +2,10 @@
 # Data: data/thumos14_afsd/thumos_annotations/ (AFSD's CSVs and class index) and
 # data/thumos14_afsd/frames/rgb/<video>.npy (uint8 T x 112 x 112 x 3), see docs/afsd.md.
 # I3D init: models/i3d_models/rgb_imagenet.pt (pytorch-i3d, local file, loaded strictly).
-_base_ = ['../../_base_/models/afsd_i3d.py', '../../_base_/default_runtime.py']
+# Schedule (Adam, lr 1e-5, L2 weight decay 1e-3, 16 epochs, no schedule / warm-up / clipping,
+# spec §6): _base_/schedules/afsd_adam_16e.py.
+_base_ = ['../../_base_/models/afsd_i3d.py', '../../_base_/schedules/afsd_adam_16e.py',
+          '../../_base_/default_runtime.py']
 
 data_root = 'data/thumos14_afsd'
 modality = 'rgb'
@@ -51,12 +54,6 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='DetectionMetric', protocol='thumos14')
 test_evaluator = val_evaluator
 
-# Adam, lr 1e-5, L2 weight decay 1e-3, 16 epochs, no schedule / warm-up / clipping (spec §6).
-max_epochs = 16
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=13, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-5, weight_decay=1e-3))
-param_scheduler = []
+
+# a checkpoint every epoch, the last 4 kept
 default_hooks = dict(checkpoint=dict(interval=1, save_best=None, max_keep_ckpts=4))
-randomness = dict(seed=2020)
