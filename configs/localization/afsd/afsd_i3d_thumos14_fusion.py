@@ -20,12 +20,10 @@ model = dict(
                     neck=dict(type='AFSDFramePyramid'), head=dict(type='AFSDHead')),
     fusion_channels=3)
 
+# the RGB test pipeline (centre crop, packing) after a loader of both streams
 test_pipeline = [
     dict(type='LoadAFSDFrames', modalities=modalities),   # (T, 112, 112, 3 + 2) uint8
-    dict(type='AFSDCenterCrop', size=96),
-    dict(type='PackLocalizationInputs', keys=('gt_segments', 'gt_labels'),
-         meta_keys=('video_name', 'sample_fps', 'sample_count', 'clip_length',
-                    'feature_stride', 'input_type', 'annotations')),
+    *_base_.test_pipeline[1:],
 ]
 val_dataloader = dict(dataset=dict(
     modalities=modalities, pipeline=test_pipeline,
