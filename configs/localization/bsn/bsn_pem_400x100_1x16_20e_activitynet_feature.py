@@ -1,6 +1,7 @@
 # BSN step 3: PEM on the PGM outputs, 16 videos per batch, 20 epochs.
 # train: tools/train.py THIS; test: tools/test.py THIS CKPT --eval AR@AN --out results.json
-_base_ = ['../../_base_/models/bsn_pem.py', '../../_base_/default_runtime.py']
+_base_ = ['../../_base_/models/bsn_pem.py', '../../_base_/schedules/adam_20e.py',
+          '../../_base_/default_runtime.py']
 
 dataset_type = 'ActivityNetDataset'
 ann_file_train = 'data/ActivityNet/anet_anno_train.json'
@@ -46,14 +47,9 @@ test_dataloader = dict(
 val_evaluator = dict(type='ANetMetric', metric_type='AR@AN', out_file=f'{work_dir}results.json')
 test_evaluator = val_evaluator
 
-max_epochs = 20
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=max_epochs,
-                 val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=0.01, weight_decay=0.00001),
-                     clip_grad=dict(max_norm=40, norm_type=2))
-param_scheduler = [dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
+# the TEM schedule (_base_/schedules/adam_20e.py) with lr 1e-2, L2 1e-5, x0.1 after epoch 10
+optim_wrapper = dict(optimizer=dict(lr=0.01, weight_decay=0.00001))
+param_scheduler = [dict(type='MultiStepLR', begin=0, end=20, by_epoch=True,
                         milestones=[10], gamma=0.1)]
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto',
                                      filename_tmpl='pem_epoch_{}.pth'))

@@ -1,7 +1,8 @@
 # BSN step 1: TEM on ActivityNet v1.3 (cuhk 400-d features), 1 GPU x 16 videos, 20 epochs.
 # train: tools/train.py THIS; test (writes one TEM CSV per video of anet_anno_full.json to
 # tem_results_dir, which PGM reads): tools/test.py THIS CKPT
-_base_ = ['../../_base_/models/bsn_tem.py', '../../_base_/default_runtime.py']
+_base_ = ['../../_base_/models/bsn_tem.py', '../../_base_/schedules/adam_20e.py',
+          '../../_base_/default_runtime.py']
 
 dataset_type = 'ActivityNetDataset'
 data_root = 'data/ActivityNet/activitynet_feature_cuhk/csv_mean_100/'
@@ -44,14 +45,5 @@ test_dataloader = dict(
 val_evaluator = dict(type='DumpTEMResults', out_dir=tem_results_dir)
 test_evaluator = val_evaluator
 
-max_epochs = 20
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=max_epochs,
-                 val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=0.001, weight_decay=0.0001),
-                     clip_grad=dict(max_norm=40, norm_type=2))
-param_scheduler = [dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-                        milestones=[7, 14], gamma=0.1)]
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, save_best=None,
                                      filename_tmpl='tem_epoch_{}.pth'))
