@@ -3,7 +3,10 @@
 #   python tools/train.py configs/localization/ssn/ssn_synthetic_demo_train.py
 #   python tools/test.py configs/localization/ssn/ssn_synthetic_demo_test.py \
 #       work_dirs/ssn_synthetic_demo/epoch_150.pth --eval mAP --out work_dirs/ssn_synthetic_demo/results.json
-_base_ = ['../../_base_/models/ssn_feature.py', '../../_base_/default_runtime.py']
+# Pipelines and metric as on THUMOS14 (_base_/datasets/thumos14_feature_ssn.py) with this
+# set's classes, windows and snippet step.
+_base_ = ['../../_base_/models/ssn_feature.py', '../../_base_/datasets/thumos14_feature_ssn.py',
+          '../../_base_/default_runtime.py']
 
 data_dir = 'data/synthetic_thumos'
 feat_dim = 64
@@ -22,29 +25,17 @@ proposal_generator = dict(type='SSNSlidingWindowProposals', window_frames=window
                           stride_ratio=window_stride)
 _dataset = dict(type='SSNFeatureDataset', class_names=classes, data_prefix=dict(
     video=f'{data_dir}/features'), proposal_generator=proposal_generator)
-# what the data samples carry (see mmloc/datasets/transforms/ssn_formatting.py)
-ssn_meta_keys = ('video_id', 'video_name', 'total_frames', 'fps', 'duration_second',
-                 'reg_norm_consts', 'annotations')
-train_pipeline = [
-    dict(type='SampleProposalFrames', mode='train'),
-    dict(type='SSNLoadFeatures'),
-    dict(type='PackLocalizationInputs',
-         keys=('proposal_labels', 'proposal_type', 'reg_targets', 'proposal_scale_factor'),
-         meta_keys=ssn_meta_keys),
-]
+# the THUMOS14 pipelines; test frames are sampled at this set's snippet step
 test_pipeline = [
     dict(type='SampleProposalFrames', mode='test', test_interval=snippet_frames),
-    dict(type='SSNLoadFeatures'),
-    dict(type='PackLocalizationInputs',
-         keys=('relative_proposals', 'proposal_ticks', 'proposal_scale_factor'),
-         meta_keys=ssn_meta_keys),
+    *_base_.test_pipeline[1:],
 ]
 train_dataloader = dict(
     collate_fn=dict(type='localization_collate'),
     batch_size=4, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(_dataset, ann_file=f'{data_dir}/thumos_anno_train.json',
-                 pipeline=train_pipeline))
+                 pipeline=_base_.train_pipeline))
 val_dataloader = dict(
     collate_fn=dict(type='localization_collate'),
     batch_size=1, num_workers=0, persistent_workers=False,
@@ -52,9 +43,7 @@ val_dataloader = dict(
     dataset=dict(_dataset, ann_file=f'{data_dir}/thumos_anno_val.json', test_mode=True,
                  pipeline=test_pipeline,
                  reg_normalize_constants=dict(ann_file=f'{data_dir}/thumos_anno_train.json')))
-val_evaluator = dict(type='DetectionMetric', protocol='thumos14',
-                     tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
-                     average_over=[0.3, 0.4, 0.5, 0.6, 0.7], classes=classes)
+val_evaluator = dict(classes=classes)
 
 max_epochs = 150
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=max_epochs,
