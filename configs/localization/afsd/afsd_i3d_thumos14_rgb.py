@@ -54,6 +54,5 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='DetectionMetric', protocol='thumos14')
 test_evaluator = val_evaluator
 
-
 # a checkpoint every epoch, the last 4 kept
 default_hooks = dict(checkpoint=dict(interval=1, save_best=None, max_keep_ckpts=4))
