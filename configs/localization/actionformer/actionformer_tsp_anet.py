@@ -12,7 +12,7 @@ _base_ = ['../../_base_/models/actionformer.py',
           '../../_base_/datasets/activitynet_tsp_actionformer.py',
           '../../_base_/schedules/actionformer_adamw.py', '../../_base_/default_runtime.py']
 
-max_seq_len = 192   # as the data set file's pipelines
+max_seq_len = 192   # the data set file's: its resize, crop and padding use 192 too
 warmup_epochs = 5
 epochs = 10
 max_epochs = 15
