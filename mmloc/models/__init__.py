@@ -1,5 +1,6 @@
 from importlib import import_module
 
+from .data_preprocessor import LocalizationDataPreprocessor  # noqa: F401
 from .extractors import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .localizers import *  # noqa: F401,F403

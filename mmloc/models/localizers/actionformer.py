@@ -24,6 +24,7 @@ from mmloc.models.actionformer.decoding import decode_video, trident_offsets
 from mmloc.models.actionformer.points import PointGenerator
 from mmloc.models.actionformer.targets import assign_points
 from mmloc.models.post_processing.nms import batched_nms
+from mmloc.models.data_preprocessor import data_preprocessor_or_default
 from mmloc.registry import MODELS
 
 DEFAULT_REGRESSION_RANGES = ((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 10000))
@@ -57,7 +58,8 @@ class ActionFormer(BaseModel):
                  center_sample: str = 'radius', center_sample_radius: float = 1.5,
                  test_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
                  init_cfg=None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor_or_default(data_preprocessor),
+                         init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.cls_head = MODELS.build(dict(cls_head, num_classes=num_classes))

@@ -18,6 +18,7 @@ from mmloc.models.afsd.inference import (average_raw_outputs, collect_detections
                                          decode_window, merge_video_detections)
 from mmloc.models.afsd.original_checkpoint import convert_original_afsd_state_dict
 from mmloc.models.task_modules.sliding_window import SlidingWindowInference
+from mmloc.models.data_preprocessor import data_preprocessor_or_default
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
 
@@ -55,7 +56,8 @@ class AFSD(BaseModel):
                  focal_gamma: Optional[float] = None, normalize_frames: bool = True,
                  test_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor_or_default(data_preprocessor),
+                         init_cfg=init_cfg)
         self.net = MODELS.build(net)
         self.fusion_net = MODELS.build(fusion_net) if fusion_net is not None else None
         self.fusion_channels = fusion_channels

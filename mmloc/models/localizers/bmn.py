@@ -18,6 +18,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
+from mmloc.models.data_preprocessor import data_preprocessor_or_default
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
 from ..layers import (BMBagIndex, band_plan, banded_conv_stack, bm_bag_index, bm_bag_tensors,
@@ -134,7 +135,8 @@ class BMN(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  loss_cls: Optional[dict] = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor_or_default(data_preprocessor),
+                         init_cfg=init_cfg)
         if loss_cls is not None:
             if loss is not None:
                 raise ValueError('BMN: give loss (loss_cls is its deprecated name), not both')

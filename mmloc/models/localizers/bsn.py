@@ -17,6 +17,7 @@ from mmengine.structures import InstanceData
 from mmloc.models.layers.pem_mlp import Workspace, scaled_relu_mlp
 from mmloc.models.utils.boundary_targets import stack_tem_targets, tem_anchors
 from mmloc.models.utils.proposal_utils import post_processing
+from mmloc.models.data_preprocessor import data_preprocessor_or_default
 from mmloc.registry import MODELS
 from mmloc.structures import TimeGrid
 
@@ -56,7 +57,8 @@ class TEM(BaseModel):
                  conv3_ratio: float = 0.01, loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor_or_default(data_preprocessor),
+                         init_cfg=init_cfg)
         self.temporal_dim = temporal_dim
         self.boundary_ratio = boundary_ratio
         self.feat_dim = tem_feat_dim
@@ -144,7 +146,8 @@ class PEM(BaseModel):
                  weighted_loss: bool = False, loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor_or_default(data_preprocessor),
+                         init_cfg=init_cfg)
         self.feat_dim = pem_feat_dim
         self.u_ratio_m, self.u_ratio_l = pem_u_ratio_m, pem_u_ratio_l
         self.high_threshold = pem_high_temporal_iou_threshold

@@ -19,6 +19,7 @@ from mmengine.structures import InstanceData
 from torch import nn
 
 from mmloc.models.ssn.postprocess import ssn_detections
+from mmloc.models.data_preprocessor import data_preprocessor_or_default
 from mmloc.registry import MODELS
 from mmloc.structures import Segments, TimeGrid
 
@@ -38,7 +39,8 @@ class SSN(BaseModel):
     def __init__(self, backbone: dict, cls_head: dict, loss: Optional[dict] = None,
                  dropout_ratio: float = 0.8, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor=data_preprocessor_or_default(data_preprocessor),
+                         init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.cls_head = MODELS.build(cls_head)
         self.loss_module = MODELS.build(loss or dict(type='SSNLoss'))
