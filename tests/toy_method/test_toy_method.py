@@ -21,6 +21,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 from torch import nn
 
+from mmloc.models.data_preprocessor import data_preprocessor_or_default
 from mmloc.registry import MODELS
 from mmloc.structures import Segments
 
@@ -72,7 +73,8 @@ class ToyLocalizer(BaseModel):
 
     def __init__(self, backbone, head, loss, thresholds=(0.3, 0.5, 0.7),
                  data_preprocessor=None):
-        super().__init__(data_preprocessor=data_preprocessor)
+        # mmloc's default preprocessor: no rebuilt batch when it is already on the device
+        super().__init__(data_preprocessor=data_preprocessor_or_default(data_preprocessor))
         self.backbone = MODELS.build(backbone)
         self.head = MODELS.build(head)
         self.loss_fn = MODELS.build(loss)
