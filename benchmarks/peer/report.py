@@ -127,7 +127,8 @@ def markdown(runs: list[dict]) -> str:
               'idle_load_before |', '|---|---|---|---|---|---|---|---|']
     for i, run in enumerate(runs):
         lines.append(f"| {i + 1} | {run.get('pair', '-')} | {run['bench']} | {tool_of(run)} | "
-                     f"{run.get('repeat', '-')} | {run.get('wall_s', '-')} | {run.get('other_cpu_load', '-')} | "
+                     f"{run.get('repeat', '-')} | {run.get('wall_s', '-')} | "
+                     f"{run.get('other_cpu_load', '-')} | "
                      f"{run.get('idle_load_before', '-')} |")
     loads = [r['other_cpu_load'] for r in runs if 'other_cpu_load' in r]
     if loads:

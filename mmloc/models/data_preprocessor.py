@@ -23,9 +23,7 @@ def on_device(data: Any, device: torch.device) -> bool:
     leaves alone, so it counts as there."""
     if isinstance(data, torch.Tensor):
         return data.device == device
-    if isinstance(data, BaseDataElement):
-        return all(on_device(v, device) for v in data.values())
-    if isinstance(data, Mapping):
+    if isinstance(data, (BaseDataElement, Mapping)):
         return all(on_device(v, device) for v in data.values())
     if isinstance(data, (list, tuple)):
         return all(on_device(v, device) for v in data)

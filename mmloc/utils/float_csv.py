@@ -59,7 +59,7 @@ def parse_plain_float_rows(data: bytes, ncols: int,
     if not len(text) or not _PLAIN[buf].all() or not _FIELD_END[buf[-1]]:
         return None
     cr = np.flatnonzero(buf == _CR)                     # only as CRLF
-    lf = np.flatnonzero(buf == _NEWLINE)
+    lf = ends[:-1]                                      # the LFs inside text
     if len(cr) and (len(cr) != len(lf) or (cr + 1 != lf).any()):
         return None
     seps = np.flatnonzero((buf == _COMMA) | (buf == _CR) | (buf == _NEWLINE))

@@ -41,7 +41,7 @@ def _read_csv_table(path: str, columns: tuple, what: str, hint: str = '',
         raise FileNotFoundError(f'{path}: {what} file not found{hint}')
     with open(path, 'rb') as f:
         raw = f.read()
-    first, _, rest = raw.partition(b"\n")
+    first, _, rest = raw.partition(b'\n')
     try:
         header = first.decode('utf-8').strip()
     except UnicodeDecodeError as e:

@@ -157,7 +157,7 @@ class _ReluLinear(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         flat_y, flat_x = grad_y.reshape(-1, grad_y.shape[-1]), x.reshape(-1, x.shape[-1])
         grad_w = weight.new_zeros(weight.shape)
-        in_place = ctx.consume and flat_x.is_contiguous() and flat_x.data_ptr() == x.data_ptr()
+        in_place = ctx.consume and x.is_contiguous()   # flat_x is then a view of x
         grad_x = None if in_place else grad_y.matmul(weight).masked_fill_(x <= 0, 0)
         for i in range(0, flat_x.shape[0], _ReluLinear.CHUNK):
             rows, grad_rows = flat_x[i:i + _ReluLinear.CHUNK], flat_y[i:i + _ReluLinear.CHUNK]
