@@ -124,3 +124,22 @@ def test_pem_loss_gradients_equal_the_plain_modules():
     assert pem._workspace._buffers                   # the fused path did run
     for a, b in zip(fused, plain):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('seed,rows,out', [(6, 1, 1), (7, 430, 1), (8, 2000, 3)])
+def test_no_grad_in_place_path_equals_plain_bit_for_bit(seed, rows, out):
+    from mmloc.models.localizers.bsn import PEM
+    fc1, fc2 = _layers(seed, out=out)
+    x = torch.randn(rows, 32)
+    want = fc2(F.relu(0.1 * fc1(x))).detach()
+    with torch.no_grad():
+        got = scaled_relu_mlp(x, fc1, fc2, 0.1, Workspace())
+    assert torch.equal(got, want)
+    pem = PEM(pem_hidden_dim=64)
+    pem.fc1.load_state_dict(fc1.state_dict())
+    if out == 1:
+        pem.fc2.load_state_dict(fc2.state_dict())
+        plain = torch.sigmoid(0.1 * fc2(F.relu(0.1 * fc1(x)))).detach()
+        with torch.no_grad():
+            assert torch.equal(pem(x), plain)
+        assert torch.equal(pem(x).detach(), plain)           # grad mode: the fused path

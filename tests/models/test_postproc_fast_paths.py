@@ -1,5 +1,6 @@
-"""The fast Soft-NMS (precomputed decay rows) and ``bmn_candidates`` (cached triangle index)
-give the bits of the per-round loop they replaced (tests/models/postproc_loop_reference.py).
+"""The fast Soft-NMS (decay rows computed ahead in batches) and ``bmn_candidates`` (cached
+triangle index) give the bits of the per-round loop they replaced
+(tests/models/postproc_loop_reference.py).
 
 No timing here: seeded random inputs, trained-like BMN maps (the peer's ``synth.bmn_output``
 when its directory is there), grid-aligned ties, zero widths, 0/1/2 candidates, float32 rows.
@@ -14,6 +15,7 @@ sys.path.insert(0, osp.dirname(__file__))
 import postproc_loop_reference as ref  # noqa: E402
 
 from mmloc.models.localizers.bmn import bmn_candidates  # noqa: E402
+from mmloc.models.post_processing import nms  # noqa: E402
 from mmloc.models.post_processing.nms import mmaction2_soft_nms, soft_nms  # noqa: E402
 
 PEER = osp.join(osp.dirname(__file__), '..', '..', '..', 'shared', 'peer-bench')
@@ -126,3 +128,41 @@ def test_soft_nms_reversed_segments_equal_loop(union):
     for thr in (0.0, 0.5, rng.uniform(0, 0.9, 120)):
         got = soft_nms(seg, score, iou_threshold=thr, union=union)
         assert _same(got, ref.reference_soft_nms(seg, score, iou_threshold=thr, union=union))
+
+
+@pytest.mark.parametrize('rows, max_elements', [(1, 1 << 18), (2, 1 << 18), (5, 1 << 18),
+                                                (32, 600), (400, 1 << 20)])
+def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, rows, max_elements):
+    # one row per miss, tiny batches, rows capped by N, one batch for everything: the rows
+    # computed ahead (and the ones never used) must not change a bit
+    monkeypatch.setattr(nms._DecayRows, 'ROWS', rows)
+    monkeypatch.setattr(nms._DecayRows, 'MAX_ELEMENTS', max_elements)
+    rng = np.random.default_rng(rows)
+    for n, grid in [(300, None), (300, 50), (33, 20)]:
+        seg = _random_segments(rng, n, grid=grid)
+        score = rng.random(n)
+        prop = np.column_stack([seg, score])
+        for alpha, low, high in [(0.4, 0.5, 0.9), (0.4, 0.0, 0.0)]:
+            assert np.array_equal(mmaction2_soft_nms(prop, alpha, low, high, 100),
+                                  ref.reference_mmaction2_soft_nms(prop, alpha, low, high, 100))
+        for kw in [dict(method='linear', iou_threshold=0.3), dict(min_score=0.3),
+                   dict(drop_last=True, min_score=0.001, selected_length_floor=1e-5)]:
+            assert _same(soft_nms(seg, score, **kw), ref.reference_soft_nms(seg, score, **kw)), kw
+
+
+def test_soft_nms_keeps_no_decay_row_it_will_not_use(monkeypatch):
+    # rows are handed out once and dropped for candidates below the score floor: every row
+    # held belongs to a live candidate (score > -inf), so the rows do not pile up
+    stale, held = [], []
+    original = nms._DecayRows.pop
+
+    def pop(self, m, work):
+        out = original(self, m, work)
+        stale.extend(j for j in self.computed if not work[j] > -np.inf)
+        held.append(len(self.computed))
+        return out
+    monkeypatch.setattr(nms._DecayRows, 'pop', pop)
+    rng = np.random.default_rng(3)
+    seg = _random_segments(rng, 500)
+    keep, _ = soft_nms(seg, rng.random(500), min_score=0.5)
+    assert len(keep) > nms._DecayRows.ROWS and max(held) > 0 and not stale

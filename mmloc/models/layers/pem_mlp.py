@@ -94,13 +94,21 @@ class _ScaledReluMLP(torch.autograd.Function):
         return None, grad_w1, grad_b1, grad_w2, grad_b2, None, None
 
 
+def no_graph() -> bool:
+    """True when no autograd graph is recorded and nothing traces, compiles or exports: an
+    op may then write into its input (same values, no fresh (N, hidden) tensors)."""
+    return (not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export())
+
+
 def scaled_relu_mlp(x: torch.Tensor, fc1: nn.Linear, fc2: nn.Linear, ratio1: float,
                     workspace: Workspace | None = None) -> torch.Tensor:
     """``fc2(relu(ratio1 * fc1(x)))`` for x (N, F) -> (N, O), same values as autograd's.
 
     With ``workspace`` and gradients wanted (grad mode, parameters that require grad, no
     autocast, not compiling, tracing or exporting) the fused function with reused buffers
-    runs; otherwise the plain modules do. x and the parameters share one dtype.
+    runs; without a graph (:func:`no_graph`) the scale and ReLU run in place on fc1's
+    output; otherwise the plain modules do. x and the parameters share one dtype.
     """
     fused = (workspace is not None and torch.is_grad_enabled() and fc1.weight.requires_grad
              and fc2.weight.requires_grad and fc1.bias is not None and fc2.bias is not None
@@ -108,7 +116,9 @@ def scaled_relu_mlp(x: torch.Tensor, fc1: nn.Linear, fc2: nn.Linear, ratio1: flo
              and not torch.is_autocast_enabled(x.device.type)
              and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
              and not torch.onnx.is_in_onnx_export())
-    if not fused:
-        return fc2(F.relu(ratio1 * fc1(x)))
-    return _ScaledReluMLP.apply(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, ratio1,
-                                workspace)
+    if fused:
+        return _ScaledReluMLP.apply(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, ratio1,
+                                    workspace)
+    if no_graph():
+        return fc2(fc1(x).mul_(ratio1).relu_())
+    return fc2(F.relu(ratio1 * fc1(x)))

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData
 
-from mmloc.models.layers.pem_mlp import Workspace, scaled_relu_mlp
+from mmloc.models.layers.pem_mlp import Workspace, no_graph, scaled_relu_mlp
 from mmloc.models.utils.boundary_targets import stack_tem_targets, tem_anchors
 from mmloc.models.utils.proposal_utils import post_processing
 from mmloc.models.data_preprocessor import data_preprocessor_or_default
@@ -173,6 +173,8 @@ class PEM(BaseModel):
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         z = scaled_relu_mlp(x, self.fc1, self.fc2, self.fc1_ratio, self._workspace)
+        if no_graph():                      # same values, no extra (N, 1) tensors
+            return z.mul_(self.fc2_ratio).sigmoid_()
         return torch.sigmoid(self.fc2_ratio * z)
 
     def _gather(self, data_samples: list, key: str) -> torch.Tensor:
