@@ -130,13 +130,13 @@ def test_soft_nms_reversed_segments_equal_loop(union):
         assert _same(got, ref.reference_soft_nms(seg, score, iou_threshold=thr, union=union))
 
 
-@pytest.mark.parametrize('rows, max_elements', [(1, 1 << 18), (2, 1 << 18), (5, 1 << 18),
-                                                (32, 600), (400, 1 << 20)])
-def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, rows, max_elements):
-    # one row per miss, tiny batches, rows capped by N, one batch for everything: the rows
-    # computed ahead (and the ones never used) must not change a bit
-    monkeypatch.setattr(nms._DecayRows, 'ROWS', rows)
-    monkeypatch.setattr(nms._DecayRows, 'MAX_ELEMENTS', max_elements)
+@pytest.mark.parametrize('rows, max_batched', [(1, 1024), (2, 1024), (5, 1024), (32, 1024),
+                                               (400, 1024), (32, 0), (32, 40)])
+def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, rows, max_batched):
+    # one row per miss, tiny batches, one batch for everything, rows per round only, and
+    # both by N: the rows computed ahead (and the ones never used) must not change a bit
+    monkeypatch.setattr(nms._BatchedRows, 'ROWS', rows)
+    monkeypatch.setattr(nms, 'BATCHED_ROWS_MAX_CANDIDATES', max_batched)
     rng = np.random.default_rng(rows)
     for n, grid in [(300, None), (300, 50), (33, 20)]:
         seg = _random_segments(rng, n, grid=grid)
@@ -154,15 +154,15 @@ def test_soft_nms_keeps_no_decay_row_it_will_not_use(monkeypatch):
     # rows are handed out once and dropped for candidates below the score floor: every row
     # held belongs to a live candidate (score > -inf), so the rows do not pile up
     stale, held = [], []
-    original = nms._DecayRows.pop
+    original = nms._BatchedRows.pop
 
     def pop(self, m, work):
         out = original(self, m, work)
         stale.extend(j for j in self.computed if not work[j] > -np.inf)
         held.append(len(self.computed))
         return out
-    monkeypatch.setattr(nms._DecayRows, 'pop', pop)
+    monkeypatch.setattr(nms._BatchedRows, 'pop', pop)
     rng = np.random.default_rng(3)
     seg = _random_segments(rng, 500)
     keep, _ = soft_nms(seg, rng.random(500), min_score=0.5)
-    assert len(keep) > nms._DecayRows.ROWS and max(held) > 0 and not stale
+    assert len(keep) > nms._BatchedRows.ROWS and max(held) > 0 and not stale

@@ -129,56 +129,89 @@ def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float,
 
 
 # ----------------------------------------------------------------------------- Soft-NMS
-class _DecayRows:
-    """Soft-NMS decay rows of kept candidates, computed ahead in batches of rows.
+class _PairGeometry:
+    """The segments of one Soft-NMS call and the IoU test of kept candidates against them.
 
-    The IoU of a kept candidate ``m`` with a candidate ``j`` depends on the segments only, not
-    on the scores, so ``m``'s row of multipliers can be computed before ``m`` is kept. When
-    the kept candidate has no row yet, rows are computed for it and for the live candidates
-    with the highest current scores that have none (the likeliest next ones), in one pass of
-    (rows, N) ufuncs; a round is then an ``argmax`` and one multiply instead of a dozen small
-    numpy calls (PEM's Soft-NMS 1.6x faster, BMN's about the same: more of its candidates
-    decay before they are kept, so more rows are computed for nothing). Each element goes
-    through the same IEEE operations on the same operands as in a per-round computation
-    (elementwise ufuncs; numpy's ``exp`` treats each lane alike), so the bits are the same.
+    ``decaying(ids, inter, iou, overlap)`` writes the IoU of the kept candidates ``ids`` (an
+    int, or an (R, 1) column of ints) with every candidate into ``iou`` ((N,) or (R, N)),
+    their intersection into ``inter``, and returns the mask of the pairs that decay.
     """
 
-    #: rows per batch (fewer for large N, see ``MAX_ELEMENTS``): fewer rows waste less on
-    #: candidates decayed before they are kept, more save calls
-    ROWS = 32
-    #: elements per batch at most (rows x candidates)
-    MAX_ELEMENTS = 1 << 18
-
     def __init__(self, start, end, length, kept_len, thresholds, test_overlap: bool,
-                 union: str, method: str, sigma: float, masked: bool) -> None:
+                 union: str) -> None:
         self.start, self.end, self.length, self.kept_len = start, end, length, kept_len
-        self.thresholds, self.test_overlap = thresholds, test_overlap
-        self.union, self.method, self.sigma = union, method, sigma
-        self.masked = masked
-        self.rows = max(1, min(self.ROWS, self.MAX_ELEMENTS // max(len(start), 1)))
-        self.pending = np.ones(len(start), bool)       # no row computed yet
-        self.computed = {}                             # candidate -> (weights, decays)
+        self.thresholds, self.test_overlap, self.union = thresholds, test_overlap, union
 
-    def _compute(self, ids: np.ndarray) -> None:
-        col = (slice(None), None)
+    def decaying(self, ids, inter, iou, decays, overlap) -> np.ndarray:
         # pairwise_intersection's max / min (its clip at 0 only matters for pairs that do
         # not overlap, which never decay)
-        inter = np.minimum(self.end, self.end[ids][col])
-        inter -= np.maximum(self.start, self.start[ids][col])
+        np.minimum(self.end, self.end[ids], out=inter)
+        inter -= np.maximum(self.start, self.start[ids], out=iou)
         if self.union == 'sum':                # kept_len + len_j - inter
-            iou = np.add(self.kept_len[ids][col], self.length)
+            np.add(self.kept_len[ids], self.length, out=iou)
             iou -= inter
         else:                                  # ((kept_len - inter) + end_j) - start_j
-            iou = np.subtract(self.kept_len[ids][col], inter)
+            np.subtract(self.kept_len[ids], inter, out=iou)
             iou += self.end
             iou -= self.start
         np.divide(inter, iou, out=iou)
         if self.thresholds is None:
-            decays = inter > 0
-        else:
-            decays = iou > self.thresholds[ids][col]
-            if self.test_overlap:
-                decays &= inter > 0
+            return np.greater(inter, 0, out=decays)
+        np.greater(iou, self.thresholds[ids], out=decays)
+        if self.test_overlap:
+            decays &= np.greater(inter, 0, out=overlap)
+        return decays
+
+
+class _RoundRows:
+    """Each kept candidate's decay row computed in its own round, in reused (N,) buffers
+    (the way for many candidates, where a round's work is in the arithmetic)."""
+
+    def __init__(self, geometry: _PairGeometry, method: str, sigma: float) -> None:
+        self.geometry, self.method, self.sigma = geometry, method, sigma
+        n = len(geometry.start)
+        self.inter, self.iou = np.empty(n, geometry.start.dtype), np.empty(n, geometry.start.dtype)
+        self.decays, self.overlap = np.empty(n, bool), np.empty(n, bool)
+
+    def pop(self, m: int, work: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Multipliers (N,) of kept candidate ``m`` and the mask (N,) where they apply."""
+        decays = self.geometry.decaying(m, self.inter, self.iou, self.decays, self.overlap)
+        return _decay_weights(self.iou, self.method, self.sigma, correctly_rounded=False,
+                              out=self.iou), decays
+
+    def drop(self, ids: np.ndarray) -> None:
+        """Nothing is held for later rounds."""
+
+
+class _BatchedRows:
+    """Kept candidates' decay rows computed ahead in batches (the way for few candidates,
+    where a round's time is numpy's per-call cost).
+
+    The IoU of a kept candidate ``m`` with a candidate ``j`` depends on the segments only, not
+    on the scores, so ``m``'s row can be computed before ``m`` is kept. When the kept
+    candidate has no row yet, rows are computed for it and for the live candidates with the
+    highest current scores that have none (the likeliest next ones) in one pass of (rows, N)
+    ufuncs; a round is then an ``argmax`` and one multiply instead of a dozen numpy calls.
+    Each element goes through the same IEEE operations on the same operands as in
+    :class:`_RoundRows` (elementwise ufuncs; numpy's ``exp`` treats each lane alike), so the
+    bits are the same.
+    """
+
+    #: rows per batch: fewer waste less on candidates decayed before they are kept (about
+    #: half of BMN's rows are), more save calls
+    ROWS = 32
+
+    def __init__(self, geometry: _PairGeometry, method: str, sigma: float,
+                 masked: bool) -> None:
+        self.geometry, self.method, self.sigma, self.masked = geometry, method, sigma, masked
+        self.pending = np.ones(len(geometry.start), bool)   # no row computed yet
+        self.computed = {}                                   # candidate -> (weights, decays)
+
+    def _compute(self, ids: np.ndarray) -> None:
+        shape, dtype = (len(ids), len(self.pending)), self.geometry.start.dtype
+        inter, iou = np.empty(shape, dtype), np.empty(shape, dtype)
+        decays = self.geometry.decaying(ids[:, None], inter, iou, np.empty(shape, bool),
+                                        np.empty(shape, bool))
         # the decay where a pair decays (a few per cent of them), 1 elsewhere: x * 1 == x
         # exactly (-inf included), so an unmasked round multiplies every lane
         weights = np.ones_like(iou)
@@ -197,15 +230,21 @@ class _DecayRows:
         if m not in self.computed:
             self.pending[m] = False
             others = np.flatnonzero(self.pending & (work > -np.inf))
-            if len(others) >= self.rows:
-                others = others[np.argpartition(-work[others], self.rows - 2)[:self.rows - 1]]
-            self._compute(np.concatenate([[m], others]))
+            if len(others) >= self.ROWS:
+                others = others[np.argpartition(-work[others], self.ROWS - 2)[:self.ROWS - 1]]
+            self._compute(np.concatenate([[m], others]).astype(np.int64))
         return self.computed.pop(m)
 
     def drop(self, ids: np.ndarray) -> None:
         """Forget the rows of candidates that will never be kept (below the score floor)."""
         for j in ids.tolist():
             self.computed.pop(j, None)
+
+
+#: at most this many candidates: decay rows in batches (:class:`_BatchedRows`), else one
+#: per round (:class:`_RoundRows`); measured on 2 cores: batches 1.2-2x faster up to 1000
+#: candidates, slower from 2000 (a (rows, N) pass costs more per element than an (N,) one)
+BATCHED_ROWS_MAX_CANDIDATES = 1024
 
 
 def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussian',
@@ -277,10 +316,11 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
     keep, kept_scores = [], []
-    # The kept candidates' rows of multipliers come from _DecayRows, computed ahead in
-    # batches: a round is an argmax and one multiply (masked where only live ones decay).
-    decay = _DecayRows(start, end, length, kept_len, thresholds, test_overlap, union, method,
-                       sigma, masked=live_only)
+    # Each round multiplies the scores by the kept candidate's row of decays; for few
+    # candidates the rows are computed ahead in batches (fewer numpy calls).
+    geometry = _PairGeometry(start, end, length, kept_len, thresholds, test_overlap, union)
+    decay = _BatchedRows(geometry, method, sigma, masked=live_only) \
+        if len(score) <= BATCHED_ROWS_MAX_CANDIDATES else _RoundRows(geometry, method, sigma)
     hit = np.empty(len(work), bool)
     with np.errstate(all='ignore'):
         while n_live > stop_at and len(keep) < limit:
@@ -296,7 +336,8 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
             if decays is None:
                 work *= weights
                 continue
-            decays = np.logical_and(decays, live, out=hit)
+            if live_only:
+                decays = np.logical_and(decays, live, out=hit)
             np.multiply(work, weights, out=work, where=decays)
             if min_score is not None:
                 dead = decays & (work < min_score)
