@@ -30,9 +30,7 @@ import argparse
 import json
 import math
 import os.path as osp
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
@@ -40,6 +38,8 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, osp.join(REPO, 'benchmarks'))
+from timing import median_time  # noqa: E402
+
 CONFIG = 'configs/localization/bmn/bmn_400x100_2x8_9e_activitynet_feature.py'
 
 
@@ -64,22 +64,11 @@ def count_flops(step) -> tuple[int, dict]:
     return int(counter.get_total_flops()), per_module
 
 
-def _median_time(fn, repeat: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def gemm_peak(n: int, repeat: int) -> float:
     """fp32 GFLOP/s of an (n x n) @ (n x n) product."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     out = torch.empty(n, n)
-    return 2 * n ** 3 / _median_time(lambda: torch.mm(a, b, out=out), repeat) / 1e9
+    return 2 * n ** 3 / median_time(lambda: torch.mm(a, b, out=out), repeat) / 1e9
 
 
 def conv_peak(batch: int, channels: int, size: int, repeat: int) -> float:
@@ -89,7 +78,7 @@ def conv_peak(batch: int, channels: int, size: int, repeat: int) -> float:
     x = torch.randn(batch, channels, size, size).to(memory_format=torch.channels_last)
     flops = 2 * batch * channels * channels * 9 * size * size
     with torch.no_grad():
-        return flops / _median_time(lambda: conv(x), repeat) / 1e9
+        return flops / median_time(lambda: conv(x), repeat) / 1e9
 
 
 def build(variant: str, seed: int):
@@ -188,7 +177,7 @@ def main(argv=None) -> dict:
         var_flops = full_flops if variant == 'full_map' else step_flops(model)
         floor_s = var_flops / (peak * 1e9)
         loss, grad = loss_and_grads(model, data)
-        step = _median_time(lambda: model.train_step(data, optim), args.steps)
+        step = median_time(lambda: model.train_step(data, optim), args.steps)
         out[variant] = dict(step_s=step, gflop=var_flops / 1e9,
                             achieved_gflops=var_flops / step / 1e9,
                             achieved_over_peak=var_flops / step / 1e9 / peak,

@@ -21,6 +21,7 @@ CASES = {
     'epoch_time': ['--videos', '8', '--workers', '0', '--threads', '1'],
     'page_faults': ['--models', 'pem', '--pairs', '1', '--steps', '1'],
     'json_load': ['--videos', '20', '--detections', '5', '--repeat', '1'],
+    'soft_nms_rows': ['--sizes', '40,600', '--repeat', '1'],
     'eval': ['--videos', '40', '--proposals', '10', '--classes', '4'],
     'extract_features': ['--minutes', '0.2', '--threads', '1', '--size', '64', '48'],
     'scale_eval': ['--videos', '40', '--proposals', '10', '--det-videos', '40',

@@ -138,7 +138,7 @@ def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, rows, max_bat
     monkeypatch.setattr(nms._BatchedRows, 'ROWS', rows)
     monkeypatch.setattr(nms, 'BATCHED_ROWS_MAX_CANDIDATES', max_batched)
     rng = np.random.default_rng(rows)
-    for n, grid in [(300, None), (300, 50), (33, 20)]:
+    for n, grid in [(300, None), (300, 50), (33, 20), (700, None)]:
         seg = _random_segments(rng, n, grid=grid)
         score = rng.random(n)
         prop = np.column_stack([seg, score])

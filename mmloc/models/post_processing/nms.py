@@ -197,14 +197,18 @@ class _BatchedRows:
     bits are the same.
     """
 
-    #: rows per batch: fewer waste less on candidates decayed before they are kept (about
-    #: half of BMN's rows are), more save calls
+    #: rows per batch up to ``HALF_ROWS_ABOVE`` candidates, half as many above: fewer waste
+    #: less on candidates decayed before they are kept (about half of BMN's rows are), more
+    #: save calls
     ROWS = 32
+    HALF_ROWS_ABOVE = 512
 
     def __init__(self, geometry: _PairGeometry, method: str, sigma: float,
                  masked: bool) -> None:
         self.geometry, self.method, self.sigma, self.masked = geometry, method, sigma, masked
-        self.pending = np.ones(len(geometry.start), bool)   # no row computed yet
+        n = len(geometry.start)
+        self.rows = self.ROWS if n <= self.HALF_ROWS_ABOVE else max(1, self.ROWS // 2)
+        self.pending = np.ones(n, bool)                      # no row computed yet
         self.computed = {}                                   # candidate -> (weights, decays)
 
     def _compute(self, ids: np.ndarray) -> None:
@@ -230,8 +234,8 @@ class _BatchedRows:
         if m not in self.computed:
             self.pending[m] = False
             others = np.flatnonzero(self.pending & (work > -np.inf))
-            if len(others) >= self.ROWS:
-                others = others[np.argpartition(-work[others], self.ROWS - 2)[:self.ROWS - 1]]
+            if len(others) >= self.rows:
+                others = others[np.argpartition(-work[others], self.rows - 2)[:self.rows - 1]]
             self._compute(np.concatenate([[m], others]).astype(np.int64))
         return self.computed.pop(m)
 
@@ -241,10 +245,18 @@ class _BatchedRows:
             self.computed.pop(j, None)
 
 
-#: at most this many candidates: decay rows in batches (:class:`_BatchedRows`), else one
-#: per round (:class:`_RoundRows`); measured on 2 cores: batches 1.2-2x faster up to 1000
-#: candidates, slower from 2000 (a (rows, N) pass costs more per element than an (N,) one)
+#: at most this many candidates (half as many with a score floor or linear decay, whose
+#: rounds are masked): decay rows in batches (:class:`_BatchedRows`), else one per round
+#: (:class:`_RoundRows`). Measured on 2 cores (``benchmarks/soft_nms_rows.py``): batches
+#: are 1.2-2.7x faster up to 500 candidates, and up to 1000 without a mask; slower beyond
+#: (a (rows, N) pass costs more per element than an (N,) one, and more rows go unused).
 BATCHED_ROWS_MAX_CANDIDATES = 1024
+
+
+def uses_batched_rows(num_candidates: int, masked: bool) -> bool:
+    """Whether :func:`soft_nms` computes decay rows in batches for this many candidates
+    (``masked``: a score floor, linear decay or a tiny sigma)."""
+    return num_candidates * (2 if masked else 1) <= BATCHED_ROWS_MAX_CANDIDATES
 
 
 def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussian',
@@ -320,7 +332,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     # candidates the rows are computed ahead in batches (fewer numpy calls).
     geometry = _PairGeometry(start, end, length, kept_len, thresholds, test_overlap, union)
     decay = _BatchedRows(geometry, method, sigma, masked=live_only) \
-        if len(score) <= BATCHED_ROWS_MAX_CANDIDATES else _RoundRows(geometry, method, sigma)
+        if uses_batched_rows(len(score), live_only) else _RoundRows(geometry, method, sigma)
     hit = np.empty(len(work), bool)
     with np.errstate(all='ignore'):
         while n_live > stop_at and len(keep) < limit:

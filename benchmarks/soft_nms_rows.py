@@ -1,0 +1,98 @@
+"""Soft-NMS decay rows in batches vs one per round, by number of candidates.
+
+``mmloc.models.post_processing.nms.soft_nms`` multiplies the scores by the kept candidate's
+row of decays each round. Up to ``BATCHED_ROWS_MAX_CANDIDATES`` candidates the rows are
+computed ahead in batches (``_BatchedRows``: fewer numpy calls; half that limit for masked
+rounds), beyond it one per round in (N,) buffers (``_RoundRows``). This times both sources
+on the same seeded inputs, in alternation, and checks they give the same bits:
+
+* ``bmn``: MMAction2's Soft-NMS as BMN runs it (float64, alpha 0.4, thresholds 0.5 / 0.9,
+  top_k 100), normalised segments up to 0.3 long;
+* ``pem``: as BSN's PEM runs it (float32, alpha 0.75, thresholds 0.65 / 0.9, top_k 100);
+* ``afsd``: AFSD's Soft-NMS (sigma 0.5, score floor 0.001, top_k 5000; its rounds are
+  masked), segments of 0.5-10 s in 100 s.
+
+Prints one row per (case, candidates) with the median ms per call of each source, the
+ratio per-round / batched and the source ``soft_nms`` picks; then one JSON line.
+
+    python benchmarks/soft_nms_rows.py [--sizes 100,250,500,1000,2000,4000] [--repeat 9]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+
+def _inputs(case: str, n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    if case == 'afsd':
+        start = rng.uniform(0, 100, n)
+        return np.column_stack([start, start + rng.uniform(0.5, 10, n), rng.random(n)])
+    start = rng.uniform(0, 1, n)
+    rows = np.column_stack([start, np.minimum(1, start + rng.uniform(0, 0.3, n)), rng.random(n)])
+    return rows.astype(np.float32) if case == 'pem' else rows
+
+
+def _call(case: str, rows: np.ndarray):
+    from mmloc.models.post_processing.nms import afsd_soft_nms, mmaction2_soft_nms
+    if case == 'bmn':
+        return mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, 100)
+    if case == 'pem':
+        return mmaction2_soft_nms(rows, 0.75, 0.65, 0.9, 100, dtype=np.float32)
+    return afsd_soft_nms(rows, 0.5, 5000, 0.001)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--sizes', default='100,250,500,1000,2000,4000')
+    ap.add_argument('--cases', default='bmn,pem,afsd')
+    ap.add_argument('--repeat', type=int, default=9)
+    args = ap.parse_args(argv)
+    from machine_load import LoadMeter
+    from timing import median_time
+
+    from mmloc.models.post_processing import nms
+    meter = LoadMeter()
+    limit = nms.BATCHED_ROWS_MAX_CANDIDATES
+    rows_out = []
+    print(f'{"case":6} {"N":>6} {"per round ms":>13} {"batched ms":>11} {"ratio":>6}  used')
+    try:
+        for case in args.cases.split(','):
+            for n in map(int, args.sizes.split(',')):
+                rows = _inputs(case, n, seed=n)
+                got = {}
+                times = {'round': [], 'batched': []}
+                for _ in range(2):              # alternated, twice each
+                    for source, cap in (('round', 0), ('batched', 1 << 62)):
+                        nms.BATCHED_ROWS_MAX_CANDIDATES = cap
+                        got[source] = _call(case, rows)
+                        times[source].append(median_time(lambda: _call(case, rows), args.repeat) * 1e3)
+                nms.BATCHED_ROWS_MAX_CANDIDATES = limit
+                same = np.array_equal(got['round'], got['batched'])
+                r, b = min(times['round']), min(times['batched'])
+                row = dict(case=case, n=n, round_ms=round(r, 3), batched_ms=round(b, 3),
+                           ratio=round(r / b, 2), same_bits=same,
+                           used='batched' if nms.uses_batched_rows(n, case == 'afsd')
+                           else 'round')
+                rows_out.append(row)
+                print(f'{case:6} {n:>6} {r:>13.3f} {b:>11.3f} {r / b:>6.2f}  {row["used"]}'
+                      + ('' if same else '  DIFFERENT BITS'))
+    finally:
+        nms.BATCHED_ROWS_MAX_CANDIDATES = limit
+    out = dict(bench='soft_nms_rows', repeat=args.repeat, batched_max_candidates=limit,
+               other_cpu_load=meter.other_cpu_load(), rows=rows_out)
+    print(json.dumps(out))
+    if not all(r['same_bits'] for r in rows_out):
+        raise SystemExit('soft_nms_rows: the two row sources gave different bits')
+    return out
+
+
+if __name__ == '__main__':
+    main()
