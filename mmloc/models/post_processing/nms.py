@@ -132,9 +132,11 @@ def hard_nms(segments: np.ndarray, scores: np.ndarray, iou_threshold: float,
 class _PairGeometry:
     """The segments of one Soft-NMS call and the IoU test of kept candidates against them.
 
-    ``decaying(ids, inter, iou, overlap)`` writes the IoU of the kept candidates ``ids`` (an
-    int, or an (R, 1) column of ints) with every candidate into ``iou`` ((N,) or (R, N)),
-    their intersection into ``inter``, and returns the mask of the pairs that decay.
+    ``decaying(ids, inter, iou, decays, overlap)`` writes the IoU of the kept candidates
+    ``ids`` (an int, or an (R, 1) column of ints) with every candidate into ``iou`` ((N,) or
+    (R, N)), their intersection into ``inter``, and returns ``decays``, the mask of the pairs
+    that decay (``overlap``: scratch of the same shape). Every lane is computed; those that
+    do not decay (no overlap, 0/0, kept or below the floor) are never used.
     """
 
     def __init__(self, start, end, length, kept_len, thresholds, test_overlap: bool,
@@ -248,8 +250,8 @@ class _BatchedRows:
 #: at most this many candidates (half as many with a score floor or linear decay, whose
 #: rounds are masked): decay rows in batches (:class:`_BatchedRows`), else one per round
 #: (:class:`_RoundRows`). Measured on 2 cores (``benchmarks/soft_nms_rows.py``): batches
-#: are 1.2-2.7x faster up to 500 candidates, and up to 1000 without a mask; slower beyond
-#: (a (rows, N) pass costs more per element than an (N,) one, and more rows go unused).
+#: are 1.1-2.8x faster up to 500 candidates, 1.25-1.4x at 1000 without a mask; slower
+#: beyond (a (rows, N) pass costs more per element than an (N,) one, and rows go unused).
 BATCHED_ROWS_MAX_CANDIDATES = 1024
 
 
