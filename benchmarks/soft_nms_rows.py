@@ -10,12 +10,16 @@ on the same seeded inputs, in alternation, and checks they give the same bits:
   top_k 100), normalised segments up to 0.3 long;
 * ``pem``: as BSN's PEM runs it (float32, alpha 0.75, thresholds 0.65 / 0.9, top_k 100);
 * ``afsd``: AFSD's Soft-NMS (sigma 0.5, score floor 0.001, top_k 5000; its rounds are
-  masked), segments of 0.5-10 s in 100 s.
+  masked), segments of 0.5-10 s in 100 s;
+* ``bmn_maps`` (when the peer-bench directory is there): BMN's candidates of the peer's
+  trained-like maps (``synth.bmn_output`` of ``synth.video_infos(20, seed=3)``, the inputs
+  of ``peer/bench_bmn.py``'s post-processing), ms per video; N is their mean count.
 
 Prints one row per (case, candidates) with the median ms per call of each source, the
 ratio per-round / batched and the source ``soft_nms`` picks; then one JSON line.
 
     python benchmarks/soft_nms_rows.py [--sizes 100,250,500,1000,2000,4000] [--repeat 9]
+        [--cases bmn,pem,afsd,bmn_maps] [--peer-dir DIR]
 """
 from __future__ import annotations
 
@@ -39,8 +43,24 @@ def _inputs(case: str, n: int, seed: int):
     return rows.astype(np.float32) if case == 'pem' else rows
 
 
-def _call(case: str, rows: np.ndarray):
+def _bmn_maps(peer: str | None) -> list | None:
+    """BMN candidates (N, 7) of the peer's 20 trained-like maps; None without the peer."""
+    from peer.twin import load_synth
+
+    from mmloc.models.localizers.bmn import bmn_candidates
+    try:
+        synth = load_synth(peer)
+    except FileNotFoundError:
+        return None
+    infos = synth.video_infos(20, seed=3)
+    maps = [synth.bmn_output(info, seed=i) for i, info in enumerate(infos)]
+    return [bmn_candidates(start, end, bm[1], bm[0]) for start, end, bm in maps]
+
+
+def _call(case: str, rows):
     from mmloc.models.post_processing.nms import afsd_soft_nms, mmaction2_soft_nms
+    if case == 'bmn_maps':     # per video
+        return np.concatenate([mmaction2_soft_nms(r, 0.4, 0.5, 0.9, 100) for r in rows])
     if case == 'bmn':
         return mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, 100)
     if case == 'pem':
@@ -52,7 +72,8 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--sizes', default='100,250,500,1000,2000,4000')
-    ap.add_argument('--cases', default='bmn,pem,afsd')
+    ap.add_argument('--cases', default='bmn,pem,afsd,bmn_maps')
+    ap.add_argument('--peer-dir', default=None, help='the peer-bench directory (bmn_maps)')
     ap.add_argument('--repeat', type=int, default=9)
     args = ap.parse_args(argv)
     from machine_load import LoadMeter
@@ -62,27 +83,39 @@ def main(argv=None) -> dict:
     meter = LoadMeter()
     limit = nms.BATCHED_ROWS_MAX_CANDIDATES
     rows_out = []
-    print(f'{"case":6} {"N":>6} {"per round ms":>13} {"batched ms":>11} {"ratio":>6}  used')
+    print(f'{"case":8} {"N":>6} {"per round ms":>13} {"batched ms":>11} {"ratio":>6}  used')
     try:
         for case in args.cases.split(','):
-            for n in map(int, args.sizes.split(',')):
-                rows = _inputs(case, n, seed=n)
+            if case == 'bmn_maps':
+                videos = _bmn_maps(args.peer_dir)
+                if videos is None:
+                    print('bmn_maps: skipped (no peer-bench synth.py; --peer-dir)')
+                    continue
+                sizes = [round(float(np.mean([len(r) for r in videos])))]
+            else:
+                sizes = list(map(int, args.sizes.split(',')))
+            for n in sizes:
+                rows = videos if case == 'bmn_maps' else _inputs(case, n, seed=n)
+                per = len(rows) if case == 'bmn_maps' else 1
                 got = {}
                 times = {'round': [], 'batched': []}
                 for _ in range(2):              # alternated, twice each
                     for source, cap in (('round', 0), ('batched', 1 << 62)):
                         nms.BATCHED_ROWS_MAX_CANDIDATES = cap
                         got[source] = _call(case, rows)
-                        times[source].append(median_time(lambda: _call(case, rows), args.repeat) * 1e3)
+                        times[source].append(
+                            median_time(lambda: _call(case, rows), args.repeat) * 1e3 / per)
                 nms.BATCHED_ROWS_MAX_CANDIDATES = limit
                 same = np.array_equal(got['round'], got['batched'])
                 r, b = min(times['round']), min(times['batched'])
                 row = dict(case=case, n=n, round_ms=round(r, 3), batched_ms=round(b, 3),
                            ratio=round(r / b, 2), same_bits=same,
-                           used='batched' if nms.uses_batched_rows(n, case == 'afsd')
+                           used='batched' if all(
+                               nms.uses_batched_rows(len(video), case == 'afsd')
+                               for video in (rows if case == 'bmn_maps' else [rows]))
                            else 'round')
                 rows_out.append(row)
-                print(f'{case:6} {n:>6} {r:>13.3f} {b:>11.3f} {r / b:>6.2f}  {row["used"]}'
+                print(f'{case:8} {n:>6} {r:>13.3f} {b:>11.3f} {r / b:>6.2f}  {row["used"]}'
                       + ('' if same else '  DIFFERENT BITS'))
     finally:
         nms.BATCHED_ROWS_MAX_CANDIDATES = limit

@@ -41,6 +41,11 @@ def _load(name: str, path: str):
     return module
 
 
+def load_synth(path: str | None = None):
+    """The peer's ``synth`` module (seeded inputs) from :func:`peer_dir`."""
+    return _load('peer_synth', osp.join(peer_dir(path), 'synth.py'))
+
+
 def parser(doc: str) -> argparse.ArgumentParser:
     """The arguments every twin takes (the peer's, plus ``--peer-dir`` and ``--quick``)."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -60,7 +65,7 @@ class Twin:
 
     def __init__(self, path: str | None = None) -> None:
         root = peer_dir(path)
-        self.synth = _load('peer_synth', osp.join(root, 'synth.py'))
+        self.synth = load_synth(root)
         self.common = _load('peer_common', osp.join(root, 'common.py'))
         self.median_time = self.common.median_time
         self.peak_rss_mib = self.common.peak_rss_mib
