@@ -145,6 +145,11 @@ def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, rows, max_bat
         for alpha, low, high in [(0.4, 0.5, 0.9), (0.4, 0.0, 0.0)]:
             assert np.array_equal(mmaction2_soft_nms(prop, alpha, low, high, 100),
                                   ref.reference_mmaction2_soft_nms(prop, alpha, low, high, 100))
+        # float32 (PEM): numpy's float32 exp on a few gathered lanes, as on whole rows
+        prop32 = prop.astype(np.float32)
+        assert np.array_equal(
+            mmaction2_soft_nms(prop32, 0.75, 0.65, 0.9, 100, dtype=np.float32),
+            ref.reference_mmaction2_soft_nms(prop32, 0.75, 0.65, 0.9, 100, dtype=np.float32))
         for kw in [dict(method='linear', iou_threshold=0.3), dict(min_score=0.3),
                    dict(drop_last=True, min_score=0.001, selected_length_floor=1e-5)]:
             assert _same(soft_nms(seg, score, **kw), ref.reference_soft_nms(seg, score, **kw)), kw
@@ -166,3 +171,18 @@ def test_soft_nms_keeps_no_decay_row_it_will_not_use(monkeypatch):
     seg = _random_segments(rng, 500)
     keep, _ = soft_nms(seg, rng.random(500), min_score=0.5)
     assert len(keep) > nms._BatchedRows.ROWS and max(held) > 0 and not stale
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_numpy_exp_gives_each_lane_the_same_bits_whatever_the_array(dtype):
+    # _BatchedRows takes the exp of the few gathered lanes that decay; the per-round rows
+    # take it of whole (N,) rows. Soft-NMS parity rests on numpy computing every lane alike
+    rng = np.random.default_rng(0)
+    full = (-rng.random(4099) / rng.uniform(0.01, 1.5)).astype(dtype)   # -IoU^2 / sigma
+    whole = np.exp(full)
+    for size in list(range(1, 40)) + [63, 64, 65, 127, 128, 129, 1000]:
+        idx = np.sort(rng.choice(len(full), size, replace=False))
+        assert np.array_equal(np.exp(full[idx]), whole[idx]), size
+        out = full[idx]
+        assert np.array_equal(np.exp(out, out=out), whole[idx]), size     # in place
+    assert np.array_equal(np.exp(full[:4097].reshape(17, 241)).reshape(-1), whole[:4097])
