@@ -94,11 +94,17 @@ class _ScaledReluMLP(torch.autograd.Function):
         return None, grad_w1, grad_b1, grad_w2, grad_b2, None, None
 
 
+def _traced() -> bool:
+    """Whether torch.compile, the JIT tracer or the ONNX exporter is watching: they get the
+    plain modules' ops."""
+    return (torch.compiler.is_compiling() or torch.jit.is_tracing()
+            or torch.onnx.is_in_onnx_export())
+
+
 def no_graph() -> bool:
     """True when no autograd graph is recorded and nothing traces, compiles or exports: an
     op may then write into its input (same values, no fresh (N, hidden) tensors)."""
-    return (not torch.is_grad_enabled() and not torch.compiler.is_compiling()
-            and not torch.jit.is_tracing() and not torch.onnx.is_in_onnx_export())
+    return not torch.is_grad_enabled() and not _traced()
 
 
 def scaled_relu_mlp(x: torch.Tensor, fc1: nn.Linear, fc2: nn.Linear, ratio1: float,
@@ -113,9 +119,7 @@ def scaled_relu_mlp(x: torch.Tensor, fc1: nn.Linear, fc2: nn.Linear, ratio1: flo
     fused = (workspace is not None and torch.is_grad_enabled() and fc1.weight.requires_grad
              and fc2.weight.requires_grad and fc1.bias is not None and fc2.bias is not None
              and not x.requires_grad and x.dim() == 2
-             and not torch.is_autocast_enabled(x.device.type)
-             and not torch.compiler.is_compiling() and not torch.jit.is_tracing()
-             and not torch.onnx.is_in_onnx_export())
+             and not torch.is_autocast_enabled(x.device.type) and not _traced())
     if fused:
         return _ScaledReluMLP.apply(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, ratio1,
                                     workspace)
