@@ -24,6 +24,7 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 
+from mmloc.models.post_processing import soft_nms_kernel
 from mmloc.structures.segment_ops import pairwise_temporal_iou
 
 #: ActionFormer's kernels add this to every segment length (areas), in float32.
@@ -255,6 +256,28 @@ class _BatchedRows:
 BATCHED_ROWS_MAX_CANDIDATES = 1024
 
 
+#: the compiled rounds (:mod:`soft_nms_kernel`) run when they scan at most this many pairs per
+#: element of the rows the numpy path would compute (rounds x candidates): they compute every
+#: candidate's row, the numpy path about those of the kept ones only.
+KERNEL_MAX_PAIRS_PER_ROW_ELEMENT = 4
+
+
+def uses_kernel(segments: np.ndarray, thresholds: Optional[np.ndarray], rounds: int
+                ) -> Optional[tuple]:
+    """The compiled rounds' scan (:func:`soft_nms_kernel.scanned_pairs`) when :func:`soft_nms`
+    runs them on these (N, 2) segments (``thresholds``: None or (N,)) for at most ``rounds``
+    rounds, else None: numba is missing, a segment is not finite or has a negative length,
+    or the scan costs more than the numpy path's rows."""
+    if not soft_nms_kernel.available() or not len(segments):
+        return None
+    start, end = segments[:, 0], segments[:, 1]
+    length = end - start
+    if not (np.isfinite(segments).all() and (length >= 0).all()):
+        return None
+    scan = soft_nms_kernel.scanned_pairs(start, end, length, thresholds)
+    return scan if scan[0] <= KERNEL_MAX_PAIRS_PER_ROW_ELEMENT * rounds * len(segments) else None
+
+
 def uses_batched_rows(num_candidates: int, masked: bool) -> bool:
     """Whether :func:`soft_nms` computes decay rows in batches for this many candidates
     (``masked``: a score floor, linear decay or a tiny sigma)."""
@@ -329,6 +352,14 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     n_live = int(live.sum())
     limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
+    scan = uses_kernel(segs, thresholds, min(limit, n_live))
+    if scan is not None:
+        ptr, cols, ious = soft_nms_kernel.decaying_pairs(
+            start, end, length, kept_len, thresholds, union, *scan[1:])
+        with np.errstate(all='ignore'):
+            weights = _decay_weights(ious, method, sigma, correctly_rounded=False, out=ious)
+        return soft_nms_kernel.greedy_rounds(work, live, ptr, cols, weights, limit, stop_at,
+                                             min_score)
     keep, kept_scores = [], []
     # Each round multiplies the scores by the kept candidate's row of decays; for few
     # candidates the rows are computed ahead in batches (fewer numpy calls).

@@ -1,0 +1,237 @@
+"""Compiled Soft-NMS rounds (numba), for :func:`mmloc.models.post_processing.nms.soft_nms`.
+
+A Soft-NMS call on a few hundred candidates (BMN, BSN PEM) spends its time in numpy's cost per
+call: a hundred rounds of an ``argmax`` and a multiply, and the decay rows. Here the rounds and
+the pair geometry run compiled, in three steps:
+
+1. :func:`decaying_pairs` (compiled): every pair ``(m, j)`` where a kept ``m`` would decay ``j``,
+   with its IoU, grouped by ``m`` (CSR rows).
+2. The decay weights of those IoUs come from numpy (``exp`` of the same values as the numpy
+   path's rows, lane by lane: numpy's exp gives each lane the same bits however the lanes are
+   laid out), so no compiled ``exp`` enters the scores.
+3. :func:`greedy_rounds` (compiled): the rounds, each the first maximum of the live scores and
+   its row's multiplies.
+
+Every IoU goes through the same IEEE operations in the same order as in
+``nms._PairGeometry.decaying`` (min, max, subtract, add, divide; no fused multiply-add can
+form), in the candidates' dtype, so the kept ids and scores are the numpy path's, bit for bit.
+Used only when numba is installed (``requirements/runtime.txt``); numpy runs otherwise.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+try:
+    import numba
+except ImportError:                         # the numpy path runs instead
+    numba = None
+
+
+def available() -> bool:
+    """Whether numba is installed, so the compiled rounds can run."""
+    return numba is not None
+
+
+def _jit(fn):
+    # cache=True: compiled once per machine (numba falls back to a user cache directory when
+    # the package's own is read-only); lazy, one specialisation per dtype
+    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+
+
+@_jit
+def _decaying_rows(start, end, length, kept_len, thresholds, mmaction2_union, order, first,
+                   stop, slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m0):
+    # rows m0, m0 + 1, ... into cols / ious from ptr[m0]; returns the first row that did not
+    # fit (n when all did)
+    n = start.shape[0]
+    cap = cols.shape[0]
+    maybe = np.empty(n, np.bool_)
+    k = ptr[m0]
+    for m in range(m0, n):
+        sm, em, km, thr = start[m], end[m], kept_len[m], thresholds[m]
+        lo, hi = first[m], stop[m]
+        # IoU > thr needs inter > 0 and inter >= thr * union up to rounding (``slack`` covers
+        # it): a test without the division, in a loop without branches (vectorised)
+        for p in range(lo, hi):
+            sj, ej = by_start[p], end_by_start[p]
+            inter = (ej if ej < em else em) - (sj if sj > sm else sm)
+            # ((kept_len - inter) + end_j) - start_j, or kept_len + len_j - inter
+            union = ((km - inter) + ej) - sj if mmaction2_union else \
+                (km + length_by_start[p]) - inter
+            maybe[p - lo] = (inter > 0) & (inter >= (thr * union) * slack)
+        for p in range(lo, hi):
+            if not maybe[p - lo]:
+                continue
+            sj, ej = by_start[p], end_by_start[p]
+            inter = (ej if ej < em else em) - (sj if sj > sm else sm)
+            union = ((km - inter) + ej) - sj if mmaction2_union else \
+                (km + length_by_start[p]) - inter
+            iou = inter / union
+            j = order[p]
+            if (j != m) & (iou > thr):
+                if k == cap:
+                    return m
+                cols[k] = j
+                ious[k] = iou
+                k += 1
+        ptr[m + 1] = k
+    return n
+
+
+@_jit
+def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score, min_score):
+    n = work.shape[0]
+    n_live = 0
+    for i in range(n):
+        if live[i]:
+            n_live += 1
+    keep = np.empty(min(limit, n), np.int64)
+    kept_scores = np.empty(min(limit, n), work.dtype)
+    k = 0
+    while n_live > stop_at and k < limit:
+        # numpy's argmax: the first NaN, else the first maximum
+        m = 0
+        best = work[0]
+        if best == best:
+            for i in range(1, n):
+                v = work[i]
+                if v != v:
+                    m = i
+                    break
+                if v > best:
+                    best = v
+                    m = i
+        if not live[m]:                    # live scores of -inf: the first live one
+            for i in range(n):
+                if live[i]:
+                    m = i
+                    break
+        keep[k] = m
+        kept_scores[k] = work[m]
+        k += 1
+        live[m] = False
+        work[m] = -np.inf
+        n_live -= 1
+        for p in range(ptr[m], ptr[m + 1]):
+            j = cols[p]
+            if not live[j]:                # kept or dead: never kept again
+                continue
+            work[j] = work[j] * weights[p]
+            if has_min_score and work[j] < min_score:
+                live[j] = False
+                work[j] = -np.inf
+                n_live -= 1
+    return keep[:k].copy(), kept_scores[:k].copy()
+
+
+def scanned_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray,
+                  thresholds: Optional[np.ndarray] = None
+                  ) -> Tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs :func:`decaying_pairs` will look at: each row's scan in start order.
+
+    Row ``m`` scans the candidates ``j`` that start before ``m`` ends and after ``m``'s start
+    less the longest length (any other cannot overlap ``m``), and, with a threshold
+    ``t > 0``, within ``len_m (1 - t) / t`` of ``m``'s start (the IoU is at most
+    ``len_m / (len_m + |start_j - start_m|)``), with ``t`` lowered by far more than the
+    rounding of the IoU can add.
+
+    Args:
+        start, end, length: (N,) finite, ``length = end - start >= 0``, any one unit.
+        thresholds: None, or (N,) the IoU threshold while ``m`` is kept.
+
+    Returns:
+        the number of pairs scanned, ``order`` (N,) int64 (candidates by start, stable), and
+        ``first``, ``stop`` (N,) int64: row ``m`` scans ``order[first[m]:stop[m]]``.
+    """
+    order = np.argsort(start, kind='stable')
+    by_start = start[order]
+    s64, e64, len64 = (np.asarray(a, np.float64) for a in (start, end, length))
+    longest = float(len64.max()) if len(len64) else 0.0
+    magnitude = float(np.abs(s64).max() + np.abs(e64).max()) if len(s64) else 0.0
+    margin = 1e-9 * magnitude + 1e-300
+    lower = s64 - (longest * (1 + 1e-6) + margin)
+    upper = e64
+    if thresholds is not None:
+        eps = float(np.finfo(start.dtype).eps)
+        with np.errstate(all='ignore'):
+            # the IoU's rounding: a relative error of at most ~10 eps * magnitude / len_m
+            t = np.asarray(thresholds, np.float64) / (1 + 1e3 * eps * magnitude / len64)
+            radius = np.where(t > 0, len64 * (1 - t) / t, np.inf) * (1 + 1e-6) + margin
+        radius = np.where(np.isnan(radius), np.inf, radius)
+        lower = np.maximum(lower, s64 - radius)
+        upper = np.minimum(upper, s64 + radius)
+    first = np.searchsorted(by_start, lower, 'left').astype(np.int64)
+    stop = np.maximum(np.searchsorted(by_start, upper, 'left'), first).astype(np.int64)
+    return int((stop - first).sum()), order.astype(np.int64), first, stop
+
+
+def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_len: np.ndarray,
+                   thresholds: Optional[np.ndarray], union: str, order: np.ndarray,
+                   first: np.ndarray, stop: np.ndarray
+                   ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair ``(m, j)``, ``j != m``, in which a kept ``m`` decays ``j``, with its IoU.
+
+    A pair decays when the two overlap (intersection > 0) and, with ``thresholds``, when
+    ``IoU > thresholds[m]``; only for thresholds >= 0 and lengths >= 0, where overlapping is
+    implied by the IoU test (the caller checks).
+
+    Args:
+        start, end, length, kept_len: (N,) one float dtype (``kept_len``: the length of ``m``
+            in the union, ``length`` or its floor).
+        thresholds: None or (N,) the IoU threshold while ``m`` is kept.
+        union: ``'sum'`` or ``'mmaction2'`` (see :func:`nms.soft_nms`).
+        order, first, stop: from :func:`scanned_pairs`.
+
+    Returns:
+        ``ptr`` (N + 1,) int64, ``cols`` (P,) int64 and ``ious`` (P,) dtype: row ``m``'s pairs
+        are ``cols[ptr[m]:ptr[m + 1]]``, in start order.
+    """
+    dtype = start.dtype.type
+    # no thresholds: every overlapping pair decays, as with thresholds of -inf (the union of
+    # an overlapping pair is > 0, so its IoU is > -inf)
+    thr = np.full(len(start), -np.inf, start.dtype) if thresholds is None else \
+        np.ascontiguousarray(thresholds)
+    # fl(inter / union) > thr implies inter >= fl(fl(thr * union) * slack): a few ulps of room
+    slack = dtype(1 - 1e-5) if dtype is np.float32 else dtype(1 - 1e-9)
+    n = len(start)
+    by_start, end_by_start, length_by_start = start[order], end[order], length[order]
+    ptr = np.zeros(n + 1, np.int64)
+    room = 16 * n + int(stop.sum() - first.sum()) // 4      # BMN's rows: ~1 in 10 scanned
+    cols, ious = np.empty(room, np.int64), np.empty(room, start.dtype)
+    m = 0
+    while True:
+        m = _decaying_rows(start, end, length, kept_len, thr, union == 'mmaction2', order, first,
+                           stop, slack, by_start, end_by_start, length_by_start, ptr, cols,
+                           ious, m)
+        if m == n:
+            k = ptr[n]
+            return ptr, cols[:k], ious[:k]
+        # full: twice the room, and row m again
+        cols = np.concatenate([cols, np.empty_like(cols)])
+        ious = np.concatenate([ious, np.empty_like(ious)])
+
+
+def greedy_rounds(work: np.ndarray, live: np.ndarray, ptr: np.ndarray, cols: np.ndarray,
+                  weights: np.ndarray, limit: int, stop_at: int,
+                  min_score: Optional[float]) -> Tuple[np.ndarray, np.ndarray]:
+    """The Soft-NMS rounds over CSR decay rows (:func:`nms.soft_nms`'s loop).
+
+    Each round keeps the first maximum of ``work`` (a live one), then multiplies every live
+    ``j`` of its row by the pair's weight; with ``min_score``, a decayed ``j`` below it dies.
+
+    Args:
+        work: (N,) scores, -inf for candidates not live; updated in place.
+        live: (N,) bool; updated in place.
+        ptr, cols: CSR rows from :func:`decaying_pairs`; weights: (P,) work's dtype.
+        limit: keep at most this many; stop_at: stop when this many are live (0, or 1 for
+            AFSD's ``drop_last``).
+        min_score: None, or the score floor (in work's dtype).
+
+    Returns:
+        keep (K,) int64 and kept_scores (K,) work's dtype, in the order kept.
+    """
+    floor = work.dtype.type(0 if min_score is None else min_score)
+    return _greedy_rounds(work, live, ptr, cols, weights, int(limit), int(stop_at),
+                          min_score is not None, floor)
