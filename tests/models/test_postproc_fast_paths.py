@@ -130,9 +130,17 @@ def test_soft_nms_reversed_segments_equal_loop(union):
         assert _same(got, ref.reference_soft_nms(seg, score, iou_threshold=thr, union=union))
 
 
+@pytest.fixture
+def numpy_rows(monkeypatch):
+    """The numpy row sources, also where numba would run the compiled rounds."""
+    from mmloc.models.post_processing import soft_nms_kernel
+    monkeypatch.setattr(soft_nms_kernel, 'available', lambda: False)
+
+
 @pytest.mark.parametrize('rows, max_batched', [(1, 1024), (2, 1024), (5, 1024), (32, 1024),
                                                (400, 1024), (32, 0), (32, 40)])
-def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, rows, max_batched):
+def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, numpy_rows, rows,
+                                                      max_batched):
     # one row per miss, tiny batches, one batch for everything, rows per round only, and
     # both by N: the rows computed ahead (and the ones never used) must not change a bit
     monkeypatch.setattr(nms._BatchedRows, 'ROWS', rows)
@@ -155,7 +163,7 @@ def test_soft_nms_any_batch_of_decay_rows_equals_loop(monkeypatch, rows, max_bat
             assert _same(soft_nms(seg, score, **kw), ref.reference_soft_nms(seg, score, **kw)), kw
 
 
-def test_soft_nms_keeps_no_decay_row_it_will_not_use(monkeypatch):
+def test_soft_nms_keeps_no_decay_row_it_will_not_use(monkeypatch, numpy_rows):
     # rows are handed out once and dropped for candidates below the score floor: every row
     # held belongs to a live candidate (score > -inf), so the rows do not pile up
     stale, held = [], []

@@ -1,0 +1,80 @@
+"""The compiled Soft-NMS rounds (numba) keep the same ids and score bits as the numpy path."""
+import numpy as np
+import pytest
+
+from mmloc.models.post_processing import nms, soft_nms_kernel
+
+pytestmark = pytest.mark.skipif(not soft_nms_kernel.available(), reason='numba not installed')
+
+
+def _both(monkeypatch, *args, **kwargs):
+    monkeypatch.setattr(nms, 'KERNEL_MAX_PAIRS_PER_ROW_ELEMENT', 10 ** 9)
+    segs = np.asarray(args[0], kwargs.get('dtype', np.float64))
+    scores = np.asarray(args[1], kwargs.get('dtype', np.float64))
+    thr = kwargs.get('iou_threshold')
+    thr = None if thr is None else np.broadcast_to(np.asarray(thr, segs.dtype), scores.shape)
+    assert nms.uses_kernel(segs, thr, len(scores)) is not None
+    fast = nms.soft_nms(*args, **kwargs)
+    monkeypatch.setattr(soft_nms_kernel, 'available', lambda: False)
+    slow = nms.soft_nms(*args, **kwargs)
+    monkeypatch.undo()
+    return fast, slow
+
+
+def _segments(rng, n, grid):
+    if grid:                                   # BMN-like: grid-aligned, exact-threshold IoUs
+        a, b = np.sort(rng.integers(0, 100, size=(2, n)), axis=0)
+        return np.stack([a, b + 1], 1) / 100.0
+    s = rng.random(n) * 10
+    return np.stack([s, s + rng.random(n) * 3], 1)
+
+
+@pytest.mark.parametrize('seed', range(12))
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_kernel_matches_numpy_path(monkeypatch, seed, dtype):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 600))
+    segs = _segments(rng, n, grid=seed % 2 == 0)
+    # ties: scores on a coarse grid for half the seeds
+    scores = np.round(rng.random(n), 2 if seed % 3 == 0 else 12)
+    width = segs[:, 1] - segs[:, 0]
+    variants = [
+        dict(sigma=0.4, iou_threshold=0.5 + 0.4 * width, top_k=101, union='mmaction2'),
+        dict(sigma=0.5),
+        dict(sigma=0.5, min_score=0.05, drop_last=True, selected_length_floor=1e-5),
+        dict(method='linear', iou_threshold=0.3, top_k=50),
+        dict(method='linear', min_score=0.2, union='mmaction2'),
+        dict(sigma=0.01, iou_threshold=0.1),
+    ]
+    for kw in variants:
+        (k1, s1), (k2, s2) = _both(monkeypatch, segs, scores, dtype=dtype, **kw)
+        assert np.array_equal(k1, k2), kw
+        assert s1.dtype == s2.dtype == np.dtype(dtype)
+        assert s1.tobytes() == s2.tobytes(), kw
+
+
+def test_mmaction2_soft_nms_kernel_matches(monkeypatch):
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        segs = _segments(rng, 430, grid=True)
+        rows = np.column_stack([segs, rng.random((430, 4))])
+        for dtype in (np.float64, np.float32):
+            fast = nms.mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, 100, dtype=dtype)
+            monkeypatch.setattr(soft_nms_kernel, 'available', lambda: False)
+            slow = nms.mmaction2_soft_nms(rows, 0.4, 0.5, 0.9, 100, dtype=dtype)
+            monkeypatch.undo()
+            assert fast.tobytes() == slow.tobytes()
+
+
+def test_kernel_declines_unsafe_inputs():
+    segs = np.array([[0.0, 1.0], [0.5, 0.2]])          # a negative length
+    assert nms.uses_kernel(segs, None, 2) is None
+    assert nms.uses_kernel(np.array([[0.0, np.inf], [0.0, 1.0]]), None, 2) is None
+
+
+def test_numpy_path_still_runs_without_numba(monkeypatch):
+    monkeypatch.setattr(soft_nms_kernel, 'available', lambda: False)
+    segs = np.array([[0.0, 1.0], [0.1, 1.0], [2.0, 3.0]])
+    keep, scores = nms.soft_nms(segs, np.array([0.9, 0.8, 0.7]), sigma=0.5)
+    assert keep.tolist() == [0, 2, 1]
+    assert scores[1] == 0.7 and scores[2] < 0.8
