@@ -79,11 +79,13 @@ def main(argv=None) -> dict:
     from machine_load import LoadMeter
     from timing import median_time
 
-    from mmloc.models.post_processing import nms
+    from mmloc.models.post_processing import nms, soft_nms_kernel
     meter = LoadMeter()
+    has_kernel, kernel_available = soft_nms_kernel.available(), soft_nms_kernel.available
     limit = nms.BATCHED_ROWS_MAX_CANDIDATES
     rows_out = []
-    print(f'{"case":8} {"N":>6} {"per round ms":>13} {"batched ms":>11} {"ratio":>6}  used')
+    print(f'{"case":8} {"N":>6} {"per round ms":>13} {"batched ms":>11} {"ratio":>6} '
+          f'{"default ms":>11}  used')
     try:
         for case in args.cases.split(','):
             if case == 'bmn_maps':
@@ -98,32 +100,42 @@ def main(argv=None) -> dict:
                 rows = videos if case == 'bmn_maps' else _inputs(case, n, seed=n)
                 per = len(rows) if case == 'bmn_maps' else 1
                 got = {}
-                times = {'round': [], 'batched': []}
+                times = {'round': [], 'batched': [], 'default': []}
                 for _ in range(2):              # alternated, twice each
-                    for source, cap in (('round', 0), ('batched', 1 << 62)):
+                    # the numpy row sources with the compiled rounds off; 'default' is what
+                    # soft_nms picks (the compiled rounds where numba runs them)
+                    for source, cap, kernel in (('round', 0, False),
+                                                ('batched', 1 << 62, False),
+                                                ('default', limit, has_kernel)):
                         nms.BATCHED_ROWS_MAX_CANDIDATES = cap
+                        soft_nms_kernel.available = lambda k=kernel: k
                         got[source] = _call(case, rows)
                         times[source].append(
                             median_time(lambda: _call(case, rows), args.repeat) * 1e3 / per)
                 nms.BATCHED_ROWS_MAX_CANDIDATES = limit
-                same = np.array_equal(got['round'], got['batched'])
-                r, b = min(times['round']), min(times['batched'])
+                soft_nms_kernel.available = kernel_available
+                same = np.array_equal(got['round'], got['batched']) and \
+                    np.array_equal(got['round'], got['default'])
+                r, b, d = (min(times[k]) for k in ('round', 'batched', 'default'))
                 row = dict(case=case, n=n, round_ms=round(r, 3), batched_ms=round(b, 3),
-                           ratio=round(r / b, 2), same_bits=same,
+                           ratio=round(r / b, 2), default_ms=round(d, 3), same_bits=same,
                            used='batched' if all(
                                nms.uses_batched_rows(len(video), case == 'afsd')
                                for video in (rows if case == 'bmn_maps' else [rows]))
                            else 'round')
                 rows_out.append(row)
-                print(f'{case:8} {n:>6} {r:>13.3f} {b:>11.3f} {r / b:>6.2f}  {row["used"]}'
+                print(f'{case:8} {n:>6} {r:>13.3f} {b:>11.3f} {r / b:>6.2f} {d:>11.3f}  '
+                      f'{row["used"]}'
                       + ('' if same else '  DIFFERENT BITS'))
     finally:
         nms.BATCHED_ROWS_MAX_CANDIDATES = limit
+        soft_nms_kernel.available = kernel_available
     out = dict(bench='soft_nms_rows', repeat=args.repeat, batched_max_candidates=limit,
+               compiled_rounds=has_kernel,
                other_cpu_load=meter.other_cpu_load(), rows=rows_out)
     print(json.dumps(out))
     if not all(r['same_bits'] for r in rows_out):
-        raise SystemExit('soft_nms_rows: the two row sources gave different bits')
+        raise SystemExit('soft_nms_rows: the row sources gave different bits')
     return out
 
 
