@@ -41,8 +41,17 @@ def _jit(fn):
 
 
 @_jit
-def _decaying_rows(start, end, length, kept_len, thresholds, mmaction2_union, order, first,
-                   stop, slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m0):
+def _inter_union(sm, em, km, sj, ej, lj, mmaction2_union):
+    # _PairGeometry.decaying's operations, in its order
+    inter = (ej if ej < em else em) - (sj if sj > sm else sm)
+    # ((kept_len - inter) + end_j) - start_j, or kept_len + len_j - inter
+    union = ((km - inter) + ej) - sj if mmaction2_union else (km + lj) - inter
+    return inter, union
+
+
+@_jit
+def _decaying_rows(start, end, kept_len, thresholds, mmaction2_union, order, first, stop,
+                   slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m0):
     # rows m0, m0 + 1, ... into cols / ious from ptr[m0]; returns the first row that did not
     # fit (n when all did)
     n = start.shape[0]
@@ -55,19 +64,14 @@ def _decaying_rows(start, end, length, kept_len, thresholds, mmaction2_union, or
         # IoU > thr needs inter > 0 and inter >= thr * union up to rounding (``slack`` covers
         # it): a test without the division, in a loop without branches (vectorised)
         for p in range(lo, hi):
-            sj, ej = by_start[p], end_by_start[p]
-            inter = (ej if ej < em else em) - (sj if sj > sm else sm)
-            # ((kept_len - inter) + end_j) - start_j, or kept_len + len_j - inter
-            union = ((km - inter) + ej) - sj if mmaction2_union else \
-                (km + length_by_start[p]) - inter
+            inter, union = _inter_union(sm, em, km, by_start[p], end_by_start[p],
+                                        length_by_start[p], mmaction2_union)
             maybe[p - lo] = (inter > 0) & (inter >= (thr * union) * slack)
         for p in range(lo, hi):
             if not maybe[p - lo]:
                 continue
-            sj, ej = by_start[p], end_by_start[p]
-            inter = (ej if ej < em else em) - (sj if sj > sm else sm)
-            union = ((km - inter) + ej) - sj if mmaction2_union else \
-                (km + length_by_start[p]) - inter
+            inter, union = _inter_union(sm, em, km, by_start[p], end_by_start[p],
+                                        length_by_start[p], mmaction2_union)
             iou = inter / union
             j = order[p]
             if (j != m) & (iou > thr):
@@ -174,8 +178,8 @@ def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_
     """Every pair ``(m, j)``, ``j != m``, in which a kept ``m`` decays ``j``, with its IoU.
 
     A pair decays when the two overlap (intersection > 0) and, with ``thresholds``, when
-    ``IoU > thresholds[m]``; only for thresholds >= 0 and lengths >= 0, where overlapping is
-    implied by the IoU test (the caller checks).
+    ``IoU > thresholds[m]`` (any sign: the overlap is always tested). Lengths must be >= 0
+    and segments finite (the scan's windows rest on it; :func:`nms.uses_kernel` checks).
 
     Args:
         start, end, length, kept_len: (N,) one float dtype (``kept_len``: the length of ``m``
@@ -202,9 +206,8 @@ def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_
     cols, ious = np.empty(room, np.int64), np.empty(room, start.dtype)
     m = 0
     while True:
-        m = _decaying_rows(start, end, length, kept_len, thr, union == 'mmaction2', order, first,
-                           stop, slack, by_start, end_by_start, length_by_start, ptr, cols,
-                           ious, m)
+        m = _decaying_rows(start, end, kept_len, thr, union == 'mmaction2', order, first, stop,
+                           slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m)
         if m == n:
             k = ptr[n]
             return ptr, cols[:k], ious[:k]
