@@ -15,32 +15,50 @@ the pair geometry run compiled, in three steps:
 Every IoU goes through the same IEEE operations in the same order as in
 ``nms._PairGeometry.decaying`` (min, max, subtract, add, divide; no fused multiply-add can
 form), in the candidates' dtype, so the kept ids and scores are the numpy path's, bit for bit.
-Used only when numba is installed (``requirements/runtime.txt``); numpy runs otherwise.
+Used only when numba is installed (``requirements/runtime.txt``), which is imported on the
+first call; numpy runs otherwise.
 """
 from __future__ import annotations
 
+import threading
 from typing import Optional, Tuple
 
 import numpy as np
 
-try:
-    import numba
-except ImportError:                         # the numpy path runs instead
-    numba = None
+#: :func:`_compiled`'s result once made (False: numba failed to import)
+_KERNELS = None
+_KERNELS_LOCK = threading.Lock()
 
 
 def available() -> bool:
-    """Whether numba is installed, so the compiled rounds can run."""
-    return numba is not None
+    """Whether the compiled rounds can run: numba is installed and imports (on the first call,
+    see :func:`_compiled`)."""
+    return _compiled() is not None
 
 
-def _jit(fn):
-    # cache=True: compiled once per machine (numba falls back to a user cache directory when
-    # the package's own is read-only); lazy, one specialisation per dtype
-    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+def _compiled():
+    """The jitted ``(_decaying_rows, _greedy_rounds)``, made on the first call (numba compiles
+    them, or loads them from its cache, on their first call per dtype); None when numba cannot
+    be imported. Importing numba costs ~0.4 s and ~55 MiB resident, which a process that never
+    runs Soft-NMS (training without validation, the metric tools) should not pay."""
+    global _KERNELS, _inter_union
+    if _KERNELS is None:
+        with _KERNELS_LOCK:
+            if _KERNELS is None:
+                try:
+                    import numba
+                except ImportError:          # e.g. built for another numpy: numpy runs
+                    _KERNELS = False
+                    return None
+                # cache=True: compiled once per machine (numba falls back to a user cache
+                # directory when the package's own is read-only)
+                jit = numba.njit(cache=True, nogil=True)
+                # _decaying_rows calls _inter_union, which numba looks up among the globals
+                _inter_union = jit(_inter_union)
+                _KERNELS = (jit(_decaying_rows), jit(_greedy_rounds))
+    return _KERNELS or None
 
 
-@_jit
 def _inter_union(sm, em, km, sj, ej, lj, mmaction2_union):
     # _PairGeometry.decaying's operations, in its order
     inter = (ej if ej < em else em) - (sj if sj > sm else sm)
@@ -49,7 +67,6 @@ def _inter_union(sm, em, km, sj, ej, lj, mmaction2_union):
     return inter, union
 
 
-@_jit
 def _decaying_rows(start, end, kept_len, thresholds, mmaction2_union, order, first, stop,
                    slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m0):
     # rows m0, m0 + 1, ... into cols / ious from ptr[m0]; returns the first row that did not
@@ -84,7 +101,6 @@ def _decaying_rows(start, end, kept_len, thresholds, mmaction2_union, order, fir
     return n
 
 
-@_jit
 def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score, min_score):
     n = work.shape[0]
     n_live = 0
@@ -199,6 +215,7 @@ def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_
         np.ascontiguousarray(thresholds)
     # fl(inter / union) > thr implies inter >= fl(fl(thr * union) * slack): a few ulps of room
     slack = dtype(1 - 1e-5) if dtype is np.float32 else dtype(1 - 1e-9)
+    decaying_rows = _compiled()[0]
     n = len(start)
     by_start, end_by_start, length_by_start = start[order], end[order], length[order]
     ptr = np.zeros(n + 1, np.int64)
@@ -206,8 +223,8 @@ def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_
     cols, ious = np.empty(room, np.int64), np.empty(room, start.dtype)
     m = 0
     while True:
-        m = _decaying_rows(start, end, kept_len, thr, union == 'mmaction2', order, first, stop,
-                           slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m)
+        m = decaying_rows(start, end, kept_len, thr, union == 'mmaction2', order, first, stop,
+                          slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m)
         if m == n:
             k = ptr[n]
             return ptr, cols[:k], ious[:k]
@@ -236,5 +253,5 @@ def greedy_rounds(work: np.ndarray, live: np.ndarray, ptr: np.ndarray, cols: np.
         keep (K,) int64 and kept_scores (K,) work's dtype, in the order kept.
     """
     floor = work.dtype.type(0 if min_score is None else min_score)
-    return _greedy_rounds(work, live, ptr, cols, weights, int(limit), int(stop_at),
+    return _compiled()[1](work, live, ptr, cols, weights, int(limit), int(stop_at),
                           min_score is not None, floor)
