@@ -8,7 +8,7 @@ pytestmark = pytest.mark.skipif(not soft_nms_kernel.available(), reason='numba n
 
 
 def _both(monkeypatch, *args, **kwargs):
-    monkeypatch.setattr(nms, 'KERNEL_MAX_PAIRS_PER_ROW_ELEMENT', 10 ** 9)
+    monkeypatch.setattr(nms, 'KERNEL_MAX_NS_PER_ROUND', float('inf'))
     segs = np.asarray(args[0], kwargs.get('dtype', np.float64))
     scores = np.asarray(args[1], kwargs.get('dtype', np.float64))
     thr = kwargs.get('iou_threshold')
@@ -66,10 +66,56 @@ def test_mmaction2_soft_nms_kernel_matches(monkeypatch):
             assert fast.tobytes() == slow.tobytes()
 
 
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_kernel_matches_over_thousands_of_rounds(monkeypatch, dtype):
+    # AFSD's video-level Soft-NMS: a round per candidate, the maximum from many blocks, ties
+    rng = np.random.default_rng(11)
+    n = 3000
+    start = rng.uniform(0, 100, n)
+    segs = np.column_stack([start, start + rng.uniform(0.5, 10, n)])
+    scores = np.round(rng.random(n), 3)
+    for kw in (dict(sigma=0.5, min_score=0.001, top_k=5000, drop_last=True),
+               dict(sigma=0.5), dict(method='linear', iou_threshold=0.2)):
+        (k1, s1), (k2, s2) = _both(monkeypatch, segs, scores, dtype=dtype, **kw)
+        assert len(k1) > 500 and np.array_equal(k1, k2), kw
+        assert s1.tobytes() == s2.tobytes(), kw
+
+
 def test_kernel_declines_unsafe_inputs():
     segs = np.array([[0.0, 1.0], [0.5, 0.2]])          # a negative length
     assert nms.uses_kernel(segs, None, 2) is None
     assert nms.uses_kernel(np.array([[0.0, np.inf], [0.0, 1.0]]), None, 2) is None
+    ok = np.array([[0.0, 1.0], [0.5, 1.2]])
+    assert nms.uses_kernel(ok, None, 2, np.array([0.9, 0.5])) is not None
+    for bad in (np.nan, np.inf, -np.inf):                # the block maxima need finite scores
+        assert nms.uses_kernel(ok, None, 2, np.array([0.9, bad])) is None
+
+
+def test_non_finite_scores_keep_numpys_order():
+    segs = np.array([[0.0, 1.0], [0.5, 1.2], [0.6, 2.0], [3.0, 4.0]])
+    scores = np.array([0.5, np.nan, np.inf, -np.inf])
+    keep, kept = nms.soft_nms(segs, scores, sigma=0.5)
+    assert keep.tolist() == [1, 2, 0, 3]                 # argmax: the first NaN, then inf
+
+
+def test_kernel_runs_where_its_rounds_cost_less():
+    # nms.KERNEL_*: BMN-like rows (MMAction2's thresholds) cross over between 500 and 1000
+    # candidates, AFSD-like ones (no thresholds, sparse overlaps) between 2000 and 4000
+    rng = np.random.default_rng(0)
+
+    def bmn_like(n):
+        s = rng.uniform(0, 1, n)
+        return np.column_stack([s, np.minimum(1, s + rng.uniform(0, 0.3, n))])
+
+    def afsd_like(n):
+        s = rng.uniform(0, 100, n)
+        return np.column_stack([s, s + rng.uniform(0.5, 10, n)])
+
+    half = np.full(2000, 0.5)
+    assert nms.uses_kernel(bmn_like(400), half[:400], 100) is not None
+    assert nms.uses_kernel(bmn_like(2000), half, 100) is None
+    assert nms.uses_kernel(afsd_like(1000), None, 1000) is not None
+    assert nms.uses_kernel(afsd_like(5000), None, 5000) is None
 
 
 def test_numpy_path_still_runs_without_numba(monkeypatch):
@@ -120,3 +166,4 @@ def test_numpy_path_when_numba_fails_to_import():
     keep, kept = nms.soft_nms(segs, np.array([.9, .8, .7]), method='gaussian')
     assert out[0] == 'False'
     assert json.loads(out[1]) == [keep.tolist(), kept.tolist()]
+

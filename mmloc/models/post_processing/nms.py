@@ -256,26 +256,38 @@ class _BatchedRows:
 BATCHED_ROWS_MAX_CANDIDATES = 1024
 
 
-#: the compiled rounds (:mod:`soft_nms_kernel`) run when they scan at most this many pairs per
-#: element of the rows the numpy path would compute (rounds x candidates): they compute every
-#: candidate's row, the numpy path about those of the kept ones only.
-KERNEL_MAX_PAIRS_PER_ROW_ELEMENT = 4
+#: Estimated cost of a round of the compiled rounds, in ns on a 2-core AVX-512 machine: per
+#: scanned pair (its IoU, the CSR row, numpy's exp, the multiply; 4-7 ns measured, more once
+#: the pairs outgrow the cache) and per candidate (a proxy for that growth and the block
+#: maxima). They run when a round costs at most ``KERNEL_MAX_NS_PER_ROUND``: a numpy round
+#: costs ~5 us (AFSD's rows) to ~10 us (BMN's trained-like maps), and the compiled rounds
+#: compute every candidate's row, the numpy path about those of the kept ones only. Fitted to
+#: the crossovers ``benchmarks/soft_nms_rows.py`` measured: between 500 and 1000 candidates
+#: for BMN / PEM rows, between 2000 and 4000 for AFSD's.
+KERNEL_NS_PER_SCANNED_PAIR = 5.0
+KERNEL_NS_PER_ROUND_CANDIDATE = 1.4
+KERNEL_MAX_NS_PER_ROUND = 6500.0
 
 
-def uses_kernel(segments: np.ndarray, thresholds: Optional[np.ndarray], rounds: int
-                ) -> Optional[tuple]:
+def uses_kernel(segments: np.ndarray, thresholds: Optional[np.ndarray], rounds: int,
+                live_scores: Optional[np.ndarray] = None) -> Optional[tuple]:
     """The compiled rounds' scan (:func:`soft_nms_kernel.scanned_pairs`) when :func:`soft_nms`
-    runs them on these (N, 2) segments (``thresholds``: None or (N,)) for at most ``rounds``
-    rounds, else None: numba is missing, a segment is not finite or has a negative length,
-    or the scan costs more than the numpy path's rows."""
-    if not soft_nms_kernel.available() or not len(segments):
+    runs them on these (N, 2) segments (``thresholds``: None or (N,); ``live_scores``: None
+    or the scores of the live candidates) for at most ``rounds`` rounds, else None: numba is
+    missing, a segment or live score is not finite or a segment has a negative length, or a
+    round would cost more than numpy's (the estimate above)."""
+    if not soft_nms_kernel.available() or not len(segments) or \
+            KERNEL_NS_PER_ROUND_CANDIDATE * len(segments) > KERNEL_MAX_NS_PER_ROUND or \
+            (live_scores is not None and not np.isfinite(live_scores).all()):
         return None
     start, end = segments[:, 0], segments[:, 1]
     length = end - start
     if not (np.isfinite(segments).all() and (length >= 0).all()):
         return None
     scan = soft_nms_kernel.scanned_pairs(start, end, length, thresholds)
-    return scan if scan[0] <= KERNEL_MAX_PAIRS_PER_ROW_ELEMENT * rounds * len(segments) else None
+    per_round = KERNEL_NS_PER_SCANNED_PAIR * scan[0] / max(rounds, 1) \
+        + KERNEL_NS_PER_ROUND_CANDIDATE * len(segments)
+    return scan if per_round <= KERNEL_MAX_NS_PER_ROUND else None
 
 
 def uses_batched_rows(num_candidates: int, masked: bool) -> bool:
@@ -352,7 +364,7 @@ def soft_nms(segments: np.ndarray, scores: np.ndarray, *, method: str = 'gaussia
     n_live = int(live.sum())
     limit = len(score) if top_k is None else top_k
     stop_at = 1 if drop_last else 0
-    scan = uses_kernel(segs, thresholds, min(limit, n_live))
+    scan = uses_kernel(segs, thresholds, min(limit, n_live), score[live])
     if scan is not None:
         ptr, cols, ious = soft_nms_kernel.decaying_pairs(
             start, end, length, kept_len, thresholds, union, *scan[1:])

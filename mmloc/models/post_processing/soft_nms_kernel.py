@@ -9,8 +9,8 @@ the pair geometry run compiled, in three steps:
 2. The decay weights of those IoUs come from numpy (``exp`` of the same values as the numpy
    path's rows, lane by lane: numpy's exp gives each lane the same bits however the lanes are
    laid out), so no compiled ``exp`` enters the scores.
-3. :func:`greedy_rounds` (compiled): the rounds, each the first maximum of the live scores and
-   its row's multiplies.
+3. :func:`greedy_rounds` (compiled): the rounds, each the first maximum of the live scores
+   (from maxima of blocks of 64, not a pass over all N) and its row's multiplies.
 
 Every IoU goes through the same IEEE operations in the same order as in
 ``nms._PairGeometry.decaying`` (min, max, subtract, add, divide; no fused multiply-add can
@@ -41,7 +41,7 @@ def _compiled():
     them, or loads them from its cache, on their first call per dtype); None when numba cannot
     be imported. Importing numba costs ~0.4 s and ~55 MiB resident, which a process that never
     runs Soft-NMS (training without validation, the metric tools) should not pay."""
-    global _KERNELS, _inter_union
+    global _KERNELS, _inter_union, _block_max
     if _KERNELS is None:
         with _KERNELS_LOCK:
             if _KERNELS is None:
@@ -53,8 +53,8 @@ def _compiled():
                 # cache=True: compiled once per machine (numba falls back to a user cache
                 # directory when the package's own is read-only)
                 jit = numba.njit(cache=True, nogil=True)
-                # _decaying_rows calls _inter_union, which numba looks up among the globals
-                _inter_union = jit(_inter_union)
+                # the kernels' helpers, which numba looks up among the globals
+                _inter_union, _block_max = jit(_inter_union), jit(_block_max)
                 _KERNELS = (jit(_decaying_rows), jit(_greedy_rounds))
     return _KERNELS or None
 
@@ -101,8 +101,30 @@ def _decaying_rows(start, end, kept_len, thresholds, mmaction2_union, order, fir
     return n
 
 
+#: candidates per block of :func:`_greedy_rounds`' block maxima
+_BLOCK = 64
+
+
+def _block_max(work, block):
+    # the largest score in one block (no NaN: the scores are finite or -inf)
+    best = -np.inf
+    for i in range(block * _BLOCK, min((block + 1) * _BLOCK, work.shape[0])):
+        if work[i] > best:
+            best = work[i]
+    return best
+
+
 def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score, min_score):
+    # numpy's argmax (the first maximum) from block maxima: a round scans N / 64 maxima and
+    # one block instead of all N scores; a block whose maximum a round lowered is rescanned
     n = work.shape[0]
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    block_max = np.empty(n_blocks, work.dtype)
+    for b in range(n_blocks):
+        block_max[b] = _block_max(work, b)
+    stale = np.zeros(n_blocks, np.bool_)
+    stale_list = np.empty(n_blocks, np.int64)
+    n_stale = 0
     n_live = 0
     for i in range(n):
         if live[i]:
@@ -111,18 +133,18 @@ def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score
     kept_scores = np.empty(min(limit, n), work.dtype)
     k = 0
     while n_live > stop_at and k < limit:
-        # numpy's argmax: the first NaN, else the first maximum
-        m = 0
-        best = work[0]
-        if best == best:
-            for i in range(1, n):
-                v = work[i]
-                if v != v:
-                    m = i
-                    break
-                if v > best:
-                    best = v
-                    m = i
+        for q in range(n_stale):
+            b = stale_list[q]
+            block_max[b] = _block_max(work, b)
+            stale[b] = False
+        n_stale = 0
+        top, best = 0, block_max[0]
+        for b in range(1, n_blocks):
+            if block_max[b] > best:
+                top, best = b, block_max[b]
+        m = top * _BLOCK
+        while work[m] != best:             # the first maximum of the first block holding it
+            m += 1
         if not live[m]:                    # live scores of -inf: the first live one
             for i in range(n):
                 if live[i]:
@@ -132,17 +154,27 @@ def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score
         kept_scores[k] = work[m]
         k += 1
         live[m] = False
-        work[m] = -np.inf
         n_live -= 1
-        for p in range(ptr[m], ptr[m + 1]):
-            j = cols[p]
-            if not live[j]:                # kept or dead: never kept again
-                continue
-            work[j] = work[j] * weights[p]
-            if has_min_score and work[j] < min_score:
-                live[j] = False
-                work[j] = -np.inf
-                n_live -= 1
+        for p in range(-1, ptr[m + 1] - ptr[m]):
+            j = m if p < 0 else cols[ptr[m] + p]
+            if p >= 0:
+                if not live[j]:            # kept or dead: never kept again
+                    continue
+                decayed = work[j] * weights[ptr[m] + p]
+                if has_min_score and decayed < min_score:
+                    live[j] = False
+                    n_live -= 1
+                    decayed = -np.inf
+            else:
+                decayed = -np.inf          # m itself, kept
+            b = j // _BLOCK
+            if decayed > block_max[b]:     # (weights are <= 1: only for safety)
+                block_max[b] = decayed
+            elif work[j] == block_max[b] and decayed != work[j] and not stale[b]:
+                stale[b] = True
+                stale_list[n_stale] = b
+                n_stale += 1
+            work[j] = decayed
     return keep[:k].copy(), kept_scores[:k].copy()
 
 
@@ -241,8 +273,12 @@ def greedy_rounds(work: np.ndarray, live: np.ndarray, ptr: np.ndarray, cols: np.
     Each round keeps the first maximum of ``work`` (a live one), then multiplies every live
     ``j`` of its row by the pair's weight; with ``min_score``, a decayed ``j`` below it dies.
 
+    The maximum comes from maxima of blocks of candidates: AFSD's rounds (up to N of them)
+    would otherwise cost O(N) each.
+
     Args:
-        work: (N,) scores, -inf for candidates not live; updated in place.
+        work: (N,) scores, finite where live, -inf elsewhere; updated in place. (A NaN would
+            break the block maxima: :func:`nms.uses_kernel` leaves those to numpy.)
         live: (N,) bool; updated in place.
         ptr, cols: CSR rows from :func:`decaying_pairs`; weights: (P,) work's dtype.
         limit: keep at most this many; stop_at: stop when this many are live (0, or 1 for
