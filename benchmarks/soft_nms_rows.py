@@ -16,7 +16,8 @@ on the same seeded inputs, in alternation, and checks they give the same bits:
   of ``peer/bench_bmn.py``'s post-processing), ms per video; N is their mean count.
 
 Prints one row per (case, candidates) with the median ms per call of each source, the
-ratio per-round / batched and the source ``soft_nms`` picks; then one JSON line.
+ratio per-round / batched and what ``soft_nms`` picks (``compiled``: the numba rounds of
+``soft_nms_kernel``, ``default ms``); then one JSON line.
 
     python benchmarks/soft_nms_rows.py [--sizes 100,250,500,1000,2000,4000] [--repeat 9]
         [--cases bmn,pem,afsd,bmn_maps] [--peer-dir DIR]
@@ -68,6 +69,15 @@ def _call(case: str, rows):
     return afsd_soft_nms(rows, 0.5, 5000, 0.001)
 
 
+def _recording(uses_kernel, out: list):
+    """``uses_kernel`` that appends to ``out`` whether the compiled rounds run."""
+    def recorded(*args, **kwargs):
+        scan = uses_kernel(*args, **kwargs)
+        out.append(scan is not None)
+        return scan
+    return recorded
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -82,6 +92,7 @@ def main(argv=None) -> dict:
     from mmloc.models.post_processing import nms, soft_nms_kernel
     meter = LoadMeter()
     has_kernel, kernel_available = soft_nms_kernel.available(), soft_nms_kernel.available
+    uses_kernel = nms.uses_kernel
     limit = nms.BATCHED_ROWS_MAX_CANDIDATES
     rows_out = []
     print(f'{"case":8} {"N":>6} {"per round ms":>13} {"batched ms":>11} {"ratio":>6} '
@@ -100,6 +111,7 @@ def main(argv=None) -> dict:
                 rows = videos if case == 'bmn_maps' else _inputs(case, n, seed=n)
                 per = len(rows) if case == 'bmn_maps' else 1
                 got = {}
+                compiled = []                   # per soft_nms call: the compiled rounds ran
                 times = {'round': [], 'batched': [], 'default': []}
                 for _ in range(2):              # alternated, twice each
                     # the numpy row sources with the compiled rounds off; 'default' is what
@@ -109,7 +121,10 @@ def main(argv=None) -> dict:
                                                 ('default', limit, has_kernel)):
                         nms.BATCHED_ROWS_MAX_CANDIDATES = cap
                         soft_nms_kernel.available = lambda k=kernel: k
+                        if source == 'default':
+                            nms.uses_kernel = _recording(uses_kernel, compiled)
                         got[source] = _call(case, rows)
+                        nms.uses_kernel = uses_kernel
                         times[source].append(
                             median_time(lambda: _call(case, rows), args.repeat) * 1e3 / per)
                 nms.BATCHED_ROWS_MAX_CANDIDATES = limit
@@ -119,10 +134,11 @@ def main(argv=None) -> dict:
                 r, b, d = (min(times[k]) for k in ('round', 'batched', 'default'))
                 row = dict(case=case, n=n, round_ms=round(r, 3), batched_ms=round(b, 3),
                            ratio=round(r / b, 2), default_ms=round(d, 3), same_bits=same,
-                           used='batched' if all(
-                               nms.uses_batched_rows(len(video), case == 'afsd')
-                               for video in (rows if case == 'bmn_maps' else [rows]))
-                           else 'round')
+                           used=('compiled' if compiled and all(compiled) else
+                                 'batched' if all(
+                                     nms.uses_batched_rows(len(video), case == 'afsd')
+                                     for video in (rows if case == 'bmn_maps' else [rows]))
+                                 else 'round'))
                 rows_out.append(row)
                 print(f'{case:8} {n:>6} {r:>13.3f} {b:>11.3f} {r / b:>6.2f} {d:>11.3f}  '
                       f'{row["used"]}'
@@ -130,6 +146,7 @@ def main(argv=None) -> dict:
     finally:
         nms.BATCHED_ROWS_MAX_CANDIDATES = limit
         soft_nms_kernel.available = kernel_available
+        nms.uses_kernel = uses_kernel
     out = dict(bench='soft_nms_rows', repeat=args.repeat, batched_max_candidates=limit,
                compiled_rounds=has_kernel,
                other_cpu_load=meter.other_cpu_load(), rows=rows_out)

@@ -167,3 +167,22 @@ def test_numpy_path_when_numba_fails_to_import():
     assert out[0] == 'False'
     assert json.loads(out[1]) == [keep.tolist(), kept.tolist()]
 
+
+
+@pytest.mark.parametrize('with_thresholds', [False, True])
+def test_sampled_scan_is_the_full_scan_at_those_rows(with_thresholds):
+    # nms.uses_kernel estimates the pair count from a strided sample before the full scan
+    rng = np.random.default_rng(5)
+    segs = _segments(rng, 900, grid=False)
+    start, end = segs[:, 0].copy(), segs[:, 1].copy()
+    length = end - start
+    thr = rng.uniform(0.2, 0.9, 900) if with_thresholds else None
+    total, order, first, stop = soft_nms_kernel.scanned_pairs(start, end, length, thr)
+    rows = np.linspace(0, 899, 64).astype(np.int64)
+    sampled, order2, f2, s2 = soft_nms_kernel.scanned_pairs(start, end, length, thr, rows)
+    np.testing.assert_array_equal(order2, order)
+    np.testing.assert_array_equal(f2, first[rows])
+    np.testing.assert_array_equal(s2, stop[rows])
+    assert sampled == int((stop[rows] - first[rows]).sum()) and 0 < sampled < total
+    again = soft_nms_kernel.scanned_pairs(start, end, length, thr, order=order)
+    assert again[0] == total and np.array_equal(again[2], first)

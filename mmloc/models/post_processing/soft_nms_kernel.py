@@ -179,7 +179,8 @@ def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score
 
 
 def scanned_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray,
-                  thresholds: Optional[np.ndarray] = None
+                  thresholds: Optional[np.ndarray] = None, rows: Optional[np.ndarray] = None,
+                  order: Optional[np.ndarray] = None
                   ) -> Tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """The pairs :func:`decaying_pairs` will look at: each row's scan in start order.
 
@@ -192,16 +193,23 @@ def scanned_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray,
     Args:
         start, end, length: (N,) finite, ``length = end - start >= 0``, any one unit.
         thresholds: None, or (N,) the IoU threshold while ``m`` is kept.
+        rows: None (all), or (R,) int64: scan only these rows (a sample that estimates the
+            count before the full scan is paid for).
+        order: None, or the ``order`` an earlier call returned for these candidates.
 
     Returns:
-        the number of pairs scanned, ``order`` (N,) int64 (candidates by start, stable), and
-        ``first``, ``stop`` (N,) int64: row ``m`` scans ``order[first[m]:stop[m]]``.
+        the number of pairs the rows scan, ``order`` (N,) int64 (candidates by start,
+        stable), and ``first``, ``stop`` (N,) int64, or (R,) for ``rows``: row ``m`` scans
+        ``order[first[m]:stop[m]]``.
     """
-    order = np.argsort(start, kind='stable')
+    order = np.argsort(start, kind='stable').astype(np.int64) if order is None else order
     by_start = start[order]
     s64, e64, len64 = (np.asarray(a, np.float64) for a in (start, end, length))
     longest = float(len64.max()) if len(len64) else 0.0
     magnitude = float(np.abs(s64).max() + np.abs(e64).max()) if len(s64) else 0.0
+    if rows is not None:
+        s64, e64, len64 = s64[rows], e64[rows], len64[rows]
+        thresholds = None if thresholds is None else np.asarray(thresholds)[rows]
     margin = 1e-9 * magnitude + 1e-300
     lower = s64 - (longest * (1 + 1e-6) + margin)
     upper = e64
@@ -216,7 +224,7 @@ def scanned_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray,
         upper = np.minimum(upper, s64 + radius)
     first = np.searchsorted(by_start, lower, 'left').astype(np.int64)
     stop = np.maximum(np.searchsorted(by_start, upper, 'left'), first).astype(np.int64)
-    return int((stop - first).sum()), order.astype(np.int64), first, stop
+    return int((stop - first).sum()), order, first, stop
 
 
 def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_len: np.ndarray,
@@ -251,18 +259,17 @@ def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_
     n = len(start)
     by_start, end_by_start, length_by_start = start[order], end[order], length[order]
     ptr = np.zeros(n + 1, np.int64)
-    room = 16 * n + int(stop.sum() - first.sum()) // 4      # BMN's rows: ~1 in 10 scanned
+    # every decaying pair is a scanned one, so this room always suffices (np.empty: pages
+    # that no pair reaches are never touched); a guessed smaller room, doubled when full,
+    # cost AFSD's dense rows re-runs and copies
+    room = max(int(stop.sum() - first.sum()), 1)
     cols, ious = np.empty(room, np.int64), np.empty(room, start.dtype)
-    m = 0
-    while True:
-        m = decaying_rows(start, end, kept_len, thr, union == 'mmaction2', order, first, stop,
-                          slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m)
-        if m == n:
-            k = ptr[n]
-            return ptr, cols[:k], ious[:k]
-        # full: twice the room, and row m again
-        cols = np.concatenate([cols, np.empty_like(cols)])
-        ious = np.concatenate([ious, np.empty_like(ious)])
+    done = decaying_rows(start, end, kept_len, thr, union == 'mmaction2', order, first, stop,
+                         slack, by_start, end_by_start, length_by_start, ptr, cols, ious, 0)
+    if done != n:                          # cannot happen: a pair outside the scan
+        raise RuntimeError('soft_nms_kernel.decaying_pairs: more pairs than scanned')
+    k = ptr[n]
+    return ptr, cols[:k], ious[:k]
 
 
 def greedy_rounds(work: np.ndarray, live: np.ndarray, ptr: np.ndarray, cols: np.ndarray,
