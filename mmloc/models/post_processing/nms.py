@@ -287,6 +287,7 @@ def uses_kernel(segments: np.ndarray, thresholds: Optional[np.ndarray], rounds: 
     length = end - start
     if not (np.isfinite(segments).all() and (length >= 0).all()):
         return None
+
     def per_round_ns(pairs):
         return KERNEL_NS_PER_SCANNED_PAIR * pairs / max(rounds, 1) \
             + KERNEL_NS_PER_ROUND_CANDIDATE * len(segments)

@@ -155,6 +155,8 @@ def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score
         k += 1
         live[m] = False
         n_live -= 1
+        # p = -1 is m itself (its score becomes -inf), then its row; one loop body updates
+        # the block maxima for both (a helper function for it made the rounds 2x slower)
         for p in range(-1, ptr[m + 1] - ptr[m]):
             j = m if p < 0 else cols[ptr[m] + p]
             if p >= 0:
