@@ -267,9 +267,11 @@ BATCHED_ROWS_MAX_CANDIDATES = 1024
 KERNEL_NS_PER_SCANNED_PAIR = 5.0
 KERNEL_NS_PER_ROUND_CANDIDATE = 1.4
 KERNEL_MAX_NS_PER_ROUND = 6500.0
-#: rows sampled to estimate the scan's pairs before scanning all of them (above 4x as many
-#: candidates); the estimate declines only at 1.5 times the limit
+#: rows sampled to estimate the scan's pairs before scanning all of them, above
+#: ``KERNEL_SAMPLE_ABOVE`` candidates (below, the sample costs about what it could save:
+#: ~45 us of a ~75 us full scan at BMN's ~430); the estimate declines at 1.5x the limit
 KERNEL_SAMPLED_ROWS = 64
+KERNEL_SAMPLE_ABOVE = 1000
 
 
 def uses_kernel(segments: np.ndarray, thresholds: Optional[np.ndarray], rounds: int,
@@ -293,7 +295,7 @@ def uses_kernel(segments: np.ndarray, thresholds: Optional[np.ndarray], rounds: 
             + KERNEL_NS_PER_ROUND_CANDIDATE * len(segments)
 
     order = None
-    if len(segments) > 4 * KERNEL_SAMPLED_ROWS:
+    if len(segments) > KERNEL_SAMPLE_ABOVE:
         # a strided sample of the rows first: a declined full scan costs 0.3-0.8 ms at
         # 2000-4000 candidates, a third of the numpy rounds that run instead
         rows = np.linspace(0, len(segments) - 1, KERNEL_SAMPLED_ROWS).astype(np.int64)
