@@ -20,7 +20,10 @@ def _batch():
 
 
 def _fields(data):
-    return [(ds.metainfo, {k: dict(v.items()) for k, v in ds.items()})
+    # sorted: mmengine keeps field names in sets, whose order follows the string hash seed
+    # (PYTHONHASHSEED=33 ordered a rebuilt sample's metainfo differently from the original)
+    return [(sorted(ds.metainfo.items()),
+             sorted((k, sorted(dict(v.items()).items())) for k, v in ds.items()))
             for ds in data['data_samples']]
 
 
