@@ -68,14 +68,14 @@ def _inter_union(sm, em, km, sj, ej, lj, mmaction2_union):
 
 
 def _decaying_rows(start, end, kept_len, thresholds, mmaction2_union, order, first, stop,
-                   slack, by_start, end_by_start, length_by_start, ptr, cols, ious, m0):
-    # rows m0, m0 + 1, ... into cols / ious from ptr[m0]; returns the first row that did not
-    # fit (n when all did)
+                   slack, by_start, end_by_start, length_by_start, ptr, cols, ious):
+    # every row into cols / ious (CSR by ptr); returns the first row that did not fit (n when
+    # all did)
     n = start.shape[0]
     cap = cols.shape[0]
     maybe = np.empty(n, np.bool_)
-    k = ptr[m0]
-    for m in range(m0, n):
+    k = 0
+    for m in range(n):
         sm, em, km, thr = start[m], end[m], kept_len[m], thresholds[m]
         lo, hi = first[m], stop[m]
         # IoU > thr needs inter > 0 and inter >= thr * union up to rounding (``slack`` covers
@@ -267,7 +267,7 @@ def decaying_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray, kept_
     room = max(int(stop.sum() - first.sum()), 1)
     cols, ious = np.empty(room, np.int64), np.empty(room, start.dtype)
     done = decaying_rows(start, end, kept_len, thr, union == 'mmaction2', order, first, stop,
-                         slack, by_start, end_by_start, length_by_start, ptr, cols, ious, 0)
+                         slack, by_start, end_by_start, length_by_start, ptr, cols, ious)
     if done != n:                          # cannot happen: a pair outside the scan
         raise RuntimeError('soft_nms_kernel.decaying_pairs: more pairs than scanned')
     k = ptr[n]
