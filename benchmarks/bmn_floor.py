@@ -73,34 +73,37 @@ def gemm_peak(n: int, repeat: int) -> float:
     return 2 * n ** 3 / median_time(lambda: torch.mm(a, b, out=out), repeat) / 1e9
 
 
-def conv_peak(batch: int, channels: int, size: int, repeat: int, attempts: int = 3) -> float:
-    """fp32 GFLOP/s of the PEM 3x3 convolution (forward, channels-last, no grad): the best
-    of ``attempts`` medians, each on freshly allocated tensors (one attempt was bimodal
-    between processes, 236 or ~450 GFLOP/s on a 2-core Zen 5; a peak must not be the slow
-    mode)."""
+def _best_conv_gflops(make_conv, input_shape, flops: int, repeat: int, attempts: int,
+                      channels_last: bool = False) -> float:
+    """fp32 GFLOP/s of ``make_conv()`` on an input of ``input_shape`` (forward, no grad): the
+    best of ``attempts`` medians, each on freshly allocated weights and input (one attempt
+    was bimodal between processes, 236 or ~450 GFLOP/s on a 2-core Zen 5; a peak must not be
+    the slow mode)."""
     best = 0.0
-    flops = 2 * batch * channels * channels * 9 * size * size
     for _ in range(attempts):
-        conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(
-            memory_format=torch.channels_last)
-        x = torch.randn(batch, channels, size, size).to(memory_format=torch.channels_last)
+        conv, x = make_conv(), torch.randn(*input_shape)
+        if channels_last:
+            conv, x = (t.to(memory_format=torch.channels_last) for t in (conv, x))
         with torch.no_grad():
             best = max(best, flops / median_time(lambda: conv(x), repeat) / 1e9)
     return best
 
 
+def conv_peak(batch: int, channels: int, size: int, repeat: int, attempts: int = 3) -> float:
+    """fp32 GFLOP/s of the PEM 3x3 convolution (forward, channels-last, no grad), best of
+    ``attempts`` (:func:`_best_conv_gflops`)."""
+    return _best_conv_gflops(lambda: torch.nn.Conv2d(channels, channels, 3, padding=1),
+                             (batch, channels, size, size),
+                             2 * batch * channels * channels * 9 * size * size, repeat,
+                             attempts, channels_last=True)
+
+
 def conv1d_peak(repeat: int, attempts: int = 3) -> float:
     """fp32 GFLOP/s of a ``Conv1d(512, 512, 3)`` over (16, 512, 100) (BSN TEM's layer;
-    forward, no grad), best of ``attempts`` as :func:`conv_peak`: a 1-D convolution has no
-    Winograd path, so this peak counts only FLOPs that run."""
-    best = 0.0
-    for _ in range(attempts):
-        conv = torch.nn.Conv1d(512, 512, 3, padding=1)
-        x = torch.randn(16, 512, 100)
-        with torch.no_grad():
-            best = max(best, 2 * 16 * 512 * 512 * 3 * 100 / median_time(lambda: conv(x),
-                                                                         repeat) / 1e9)
-    return best
+    forward, no grad), best of ``attempts``: a 1-D convolution has no Winograd path, so this
+    peak counts only FLOPs that run."""
+    return _best_conv_gflops(lambda: torch.nn.Conv1d(512, 512, 3, padding=1), (16, 512, 100),
+                             2 * 16 * 512 * 512 * 3 * 100, repeat, attempts)
 
 
 def build(variant: str, seed: int):
