@@ -35,6 +35,8 @@ from mmloc.utils import atomic_open, atomic_write_json
 from mmloc.utils.io import (count_json_containers, gc_paused, load_json_file,
                             read_utf8_text)
 from mmloc.utils.progress import track
+
+from .results_scan import plain_numbers, scan_results_file
 from mmloc.utils.validation import (FormatError, FormatKeyError, check_label, check_number,
                                     check_segment, check_video_ids, warn_outside_duration)
 
@@ -314,9 +316,6 @@ def _plain_items(items: list, require_label: bool):
     return None
 
 
-#: largest magnitude a fast-path number may have: beyond it a float may be orjson's
-#: reading of an integer literal (:func:`mmloc.utils.io.parse_json_unique`)
-_BIG_NUMBER = float(2 ** 63)
 _PLAIN_FIELDS = {2: ('segment', 'score'), 3: ('segment', 'score', 'label')}
 
 
@@ -364,9 +363,7 @@ def _plain_results_columns(data):
         score = np.array(scores, dtype=np.float64)
     except OverflowError:   # an int beyond float64
         return None
-    # nan / inf / huge fail the bound; then the per-item checks name the item
-    if not ((np.abs(seg) < _BIG_NUMBER).all() and (np.abs(score) < _BIG_NUMBER).all()
-            and (seg[:, 1] >= seg[:, 0]).all()):
+    if not plain_numbers(seg, score):
         return None
     n = len(items)
     # the strings of the tree: top-level keys, video ids, labels (item keys are the fields)
@@ -420,6 +417,11 @@ def read_results(source, require_label: bool = False,
     labels are class names or integer indices (checked against the GT classes by the
     metrics). Two ids that differ only by ``v_`` are an error.
     """
+    # a plain file straight from its bytes (results_scan), else through its JSON tree
+    columns = scan_results_file(source)
+    if columns is not None and (columns['labels'] is not None or not require_label):
+        check_video_ids(columns['vids'], os.fspath(source))
+        return _split_columns(columns, set(blocked or ()))
     walk = _ResultsWalk()
     data, name = _source(source, '<results>', walk)
     if walk.data is not data:   # not proven: json read the file, drop orjson's tree now

@@ -20,14 +20,11 @@ first call; numpy runs otherwise.
 """
 from __future__ import annotations
 
-import threading
 from typing import Optional, Tuple
 
 import numpy as np
 
-#: :func:`_compiled`'s result once made (False: numba failed to import)
-_KERNELS = None
-_KERNELS_LOCK = threading.Lock()
+from mmloc.utils.compiled import LazyKernels
 
 
 def available() -> bool:
@@ -37,26 +34,9 @@ def available() -> bool:
 
 
 def _compiled():
-    """The jitted ``(_decaying_rows, _greedy_rounds)``, made on the first call (numba compiles
-    them, or loads them from its cache, on their first call per dtype); None when numba cannot
-    be imported. Importing numba costs ~0.4 s and ~55 MiB resident, which a process that never
-    runs Soft-NMS (training without validation, the metric tools) should not pay."""
-    global _KERNELS, _inter_union, _block_max
-    if _KERNELS is None:
-        with _KERNELS_LOCK:
-            if _KERNELS is None:
-                try:
-                    import numba
-                except ImportError:          # e.g. built for another numpy: numpy runs
-                    _KERNELS = False
-                    return None
-                # cache=True: compiled once per machine (numba falls back to a user cache
-                # directory when the package's own is read-only)
-                jit = numba.njit(cache=True, nogil=True)
-                # the kernels' helpers, which numba looks up among the globals
-                _inter_union, _block_max = jit(_inter_union), jit(_block_max)
-                _KERNELS = (jit(_decaying_rows), jit(_greedy_rounds))
-    return _KERNELS or None
+    """The jitted ``(_decaying_rows, _greedy_rounds)``, made on the first call; None when
+    numba cannot be imported (a process that never runs Soft-NMS does not import it)."""
+    return _KERNELS.get()
 
 
 def _inter_union(sm, em, km, sj, ej, lj, mmaction2_union):
@@ -178,6 +158,10 @@ def _greedy_rounds(work, live, ptr, cols, weights, limit, stop_at, has_min_score
                 n_stale += 1
             work[j] = decayed
     return keep[:k].copy(), kept_scores[:k].copy()
+
+
+_KERNELS = LazyKernels(globals(), kernels=('_decaying_rows', '_greedy_rounds'),
+                       helpers=('_inter_union', '_block_max'))
 
 
 def scanned_pairs(start: np.ndarray, end: np.ndarray, length: np.ndarray,
