@@ -188,6 +188,66 @@ def _gt_record(rec, where: str, outside: list, vid: str) -> tuple[list, list, fl
     return segments, labels, duration, chars
 
 
+def _plain_number_columns(segments: list, values: list):
+    """``(segments (N, 2) float64, values (M,) float64)`` of parsed JSON ``segments``
+    (``[start, end]`` lists) and numbers ``values`` when every number is an int or float
+    of magnitude < 2**63 and every ``start <= end`` (:func:`plain_numbers`); None
+    otherwise."""
+    if set(map(type, segments)) - {list} or set(map(len, segments)) - {2}:
+        return None
+    flat = list(itertools.chain.from_iterable(segments))   # 2N numbers: np.array is 4x faster on it
+    if (set(map(type, flat)) | set(map(type, values))) - _JSON_NUMBERS:
+        return None
+    try:
+        seg = np.array(flat, dtype=np.float64).reshape(-1, 2)
+        out = np.array(values, dtype=np.float64)
+    except OverflowError:   # an int beyond float64
+        return None
+    return (seg, out) if plain_numbers(seg, out) else None
+
+
+def _plain_gt_columns(records: Mapping):
+    """Every record's ``(segments (G, 2) float64, labels [str] * G, duration_s | None,
+    any segment outside [0, duration])``, in file order, when all annotations of all
+    records are plain (:func:`_plain_annotations`) and every duration is absent, null or a
+    positive number: what :func:`_gt_record` returns for them, from a few C-level passes
+    over all records instead of one check per video. None otherwise (the per-video checks
+    then decide, and name the video)."""
+    recs = list(records.values())
+    if not set(map(type, recs)) <= {dict}:
+        return None
+    anns = [rec.get('annotations') for rec in recs]
+    if not set(map(type, anns)) <= {list}:
+        return None
+    flat = list(itertools.chain.from_iterable(anns))
+    if set(map(type, flat)) - {dict} or set(map(len, flat)) - {2}:
+        return None
+    try:
+        segments = list(map(operator.itemgetter('segment'), flat))
+        labels = list(map(operator.itemgetter('label'), flat))
+    except KeyError:
+        return None
+    if set(map(type, labels)) - {str}:
+        return None
+    fields = ['duration' if 'duration' in rec else 'duration_second'
+              if 'duration_second' in rec else None for rec in recs]
+    durations = [None if f is None else rec[f] for rec, f in zip(recs, fields)]
+    columns = _plain_number_columns(segments, [d for d in durations if d is not None])
+    if columns is None or not (columns[1] > 0).all():
+        return None
+    seg, dur = columns
+    per_video = np.full(len(recs), np.nan)
+    per_video[[d is not None for d in durations]] = dur
+    sizes = np.fromiter(map(len, anns), np.int64, len(anns))
+    each = np.repeat(per_video, sizes)
+    out_of = np.repeat(np.arange(len(recs)), sizes)[(seg[:, 0] < 0) | (seg[:, 1] > each)]
+    outside = np.zeros(len(recs), bool)
+    outside[out_of] = True
+    ends = np.cumsum(sizes).tolist()
+    return [(seg[a:b], labels[a:b], None if d is None else float(d), o)
+            for a, b, d, o in zip([0] + ends[:-1], ends, durations, outside.tolist())]
+
+
 @_collector_paused
 def read_ground_truth(source, subset: str | None = None,
                       blocked: Iterable[str] | str | os.PathLike | None = None) -> dict:
@@ -225,8 +285,9 @@ def read_ground_truth(source, subset: str | None = None,
     blocked = set(blocked or ())
     ids = bare_ids(records)
     has_subset = any(isinstance(r, dict) and 'subset' in r for r in records.values())
+    plain = _plain_gt_columns(records)
     out, outside = {}, []
-    for key, rec in track(records.items(), len(records), f'reading {name}'):
+    for k, (key, rec) in enumerate(track(records.items(), len(records), f'reading {name}')):
         vid = ids[key]
         where = f'{name}: video {key}'
         if isinstance(rec, dict) and 'subset' in rec and not isinstance(rec['subset'], str):
@@ -235,6 +296,15 @@ def read_ground_truth(source, subset: str | None = None,
                 and rec.get('subset') != subset:
             continue
         if vid in blocked or key in blocked:
+            continue
+        if plain is not None:
+            segments, labels, duration, reach_out = plain[k]
+            if reach_out:
+                outside.extend((key, i, tuple(seg), duration)
+                               for i, seg in enumerate(segments.tolist())
+                               if seg[0] < 0 or seg[1] > duration)
+            out[vid] = dict(segments=segments, labels=labels, duration=duration,
+                            subset=rec.get('subset'))
             continue
         segments, labels, duration, chars = _gt_record(rec, where, outside, key)
         out[vid] = dict(segments=np.asarray(segments, dtype=np.float64).reshape(-1, 2),
@@ -352,19 +422,12 @@ def _plain_results_columns(data):
         return None
     segments, scores = columns[0], columns[1]
     labels = columns[2] if len(fields) == 3 else None
-    if set(map(type, segments)) != {list} or set(map(len, segments)) != {2}:
+    if labels is not None and set(map(type, labels)) != {str}:
         return None
-    flat = list(itertools.chain.from_iterable(segments))   # 2N numbers: np.array is 4x faster on it
-    if not (set(map(type, flat)) | set(map(type, scores))) <= _JSON_NUMBERS \
-            or (labels is not None and set(map(type, labels)) != {str}):
+    numbers = _plain_number_columns(segments, scores)
+    if numbers is None:
         return None
-    try:
-        seg = np.array(flat, dtype=np.float64).reshape(-1, 2)
-        score = np.array(scores, dtype=np.float64)
-    except OverflowError:   # an int beyond float64
-        return None
-    if not plain_numbers(seg, score):
-        return None
+    seg, score = numbers
     n = len(items)
     # the strings of the tree: top-level keys, video ids, labels (item keys are the fields)
     text = ''.join(itertools.chain(data if results is not data else (), results, labels or ()))

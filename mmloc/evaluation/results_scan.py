@@ -26,6 +26,7 @@ bits against Python's ``float`` on millions of numbers.
 """
 from __future__ import annotations
 
+import mmap
 import os
 
 import numpy as np
@@ -142,11 +143,12 @@ def _skip_ws(buf, i):
     return i
 
 
-def _string_end(buf, i):
-    """(index after the closing quote, FNV-1a hash of the content) of the string whose
-    opening quote is at ``i``; -1 for an escape, a control character or no end."""
+def _string_end(buf, i, hashed):
+    """(index after the closing quote, FNV-1a hash of the content when ``hashed``, else 0)
+    of the string whose opening quote is at ``i``; index -1 for an escape, a control
+    character or no end."""
     n = buf.shape[0]
-    h = _FNV_OFFSET
+    h = _FNV_OFFSET if hashed else np.int64(0)
     i += 1
     while i < n:
         c = buf[i]
@@ -154,7 +156,8 @@ def _string_end(buf, i):
             return i + 1, h
         if c == _BACKSLASH or c < 32:
             return -1, h
-        h = (h ^ np.int64(c)) * _FNV_PRIME
+        if hashed:
+            h = (h ^ np.int64(c)) * _FNV_PRIME
         i += 1
     return -1, h
 
@@ -292,7 +295,7 @@ def _item(buf, i, key_segment, key_score, key_label, row, values, labels):
         if buf[i] != _QUOTE:
             return -1, 0
         a = i + 1
-        i, _ = _string_end(buf, i)
+        i, _ = _string_end(buf, i, False)
         if i < 0:
             return -1, 0
         b = i - 1
@@ -332,7 +335,7 @@ def _item(buf, i, key_segment, key_score, key_label, row, values, labels):
             if buf[i] != _QUOTE:
                 return -1, 0
             labels[row, 0] = i + 1
-            i, labels[row, 2] = _string_end(buf, i)
+            i, labels[row, 2] = _string_end(buf, i, True)
             if i < 0:
                 return -1, 0
             labels[row, 1] = i - 1
@@ -364,7 +367,7 @@ def _results(buf, i, key_segment, key_score, key_label, values, labels, videos):
         if buf[i] != _QUOTE:
             break
         a = i + 1
-        i, _ = _string_end(buf, i)
+        i, _ = _string_end(buf, i, False)
         if i < 0:
             break
         if n_videos == videos.shape[0]:
@@ -428,7 +431,7 @@ def _scan(buf, key_results, key_segment, key_score, key_label, values, labels, v
     i = _skip_ws(buf, i + 1)
     while i < n and buf[i] == _QUOTE:
         a = i + 1
-        i, _ = _string_end(buf, i)
+        i, _ = _string_end(buf, i, False)
         if i < 0:
             break
         b = i - 1
@@ -465,20 +468,50 @@ def _scan(buf, key_results, key_segment, key_score, key_label, values, labels, v
     return False, rows, n_videos, flags, n_members, values, labels, videos
 
 
-def _same_labels(buf, labels, first):
-    # whether every label's bytes equal those of the label ``first[row]`` (same hash)
-    for row in range(labels.shape[0]):
-        a, b = labels[row, 0], labels[row, 1]
-        c = labels[first[row], 0]
-        if b - a != labels[first[row], 1] - c:
-            return False
-        for k in range(b - a):
-            if buf[a + k] != buf[c + k]:
-                return False
-    return True
+#: slots of :func:`_label_codes`' table; half of them is the most distinct labels it takes
+_LABEL_SLOTS = 1 << 16
 
 
-_KERNELS = LazyKernels(globals(), kernels=('_scan', '_same_labels'),
+def _label_codes(buf, labels):
+    """(codes (N,), first rows (K,)): each label's number among the distinct ones in order
+    of first appearance, and the row of each first appearance; K = -1 when more than half
+    of :data:`_LABEL_SLOTS` are distinct. Rows with one hash are compared byte for byte,
+    so a collision of hashes gives no wrong code."""
+    n = labels.shape[0]
+    mask = _LABEL_SLOTS - 1
+    table = np.full(_LABEL_SLOTS, -1, np.int64)      # slot -> code
+    first = np.empty(_LABEL_SLOTS // 2, np.int64)    # code -> its first row
+    codes = np.empty(n, np.int64)
+    k = 0
+    for row in range(n):
+        a, b, h = labels[row, 0], labels[row, 1], labels[row, 2]
+        slot = h & mask
+        while True:
+            code = table[slot]
+            if code < 0:                             # a new label
+                if k == first.shape[0]:
+                    return codes, first[:0], -1
+                table[slot] = k
+                first[k] = row
+                code = k
+                k += 1
+                break
+            other = first[code]
+            c, d = labels[other, 0], labels[other, 1]
+            if labels[other, 2] == h and d - c == b - a:
+                same = True
+                for j in range(b - a):
+                    if buf[a + j] != buf[c + j]:
+                        same = False
+                        break
+                if same:
+                    break
+            slot = (slot + 1) & mask
+        codes[row] = code
+    return codes, first[:k].copy(), k
+
+
+_KERNELS = LazyKernels(globals(), kernels=('_scan', '_label_codes'),
                        helpers=('_mul128', '_leading_zeros', '_decimal_bits', '_skip_ws',
                                 '_string_end', '_number', '_is_key', '_value_end', '_grown',
                                 '_item', '_results'),
@@ -503,8 +536,9 @@ def _key(text: str) -> np.ndarray:
     return np.frombuffer(text.encode(), np.uint8)
 
 
-def scan_results_bytes(raw: bytes):
-    """Columns of a plain results file's bytes (see the module docstring), or None.
+def scan_results_bytes(raw):
+    """Columns of a plain results file's bytes (``bytes`` or a memory map; see the module
+    docstring), or None.
 
     Returns ``dict(vids [str] * V, sizes (V,) int64, segments (N, 2) float64,
     scores (N,) float64, labels [str] * N or None)``: items in file order, ids as written.
@@ -514,29 +548,33 @@ def scan_results_bytes(raw: bytes):
     kernels = _KERNELS.get()
     if kernels is None or not raw:
         return None
-    scan, same_labels = kernels
+    scan, label_codes = kernels
     from mmloc.utils.io import UNPROVEN, parse_json_unique
     buf = np.frombuffer(raw, np.uint8)
-    guess = max(16, len(raw) // 100)                  # items are ~100 bytes; grown as needed
-    members = np.empty((64, 4), np.int64)
-    ok, rows, n_videos, flags, n_members, values, labels, videos = scan(
-        buf, _key('results'), _key('segment'), _key('score'), _key('label'),
-        np.empty((guess, 3), np.uint64), np.empty((guess, 3), np.int64),
-        np.empty((max(16, guess // 50), 3), np.int64), members)
-    if not ok or not rows or not flags & _SEGMENT or not flags & _SCORE:
-        return None
+    try:
+        guess = max(16, len(raw) // 100)              # items are ~100 bytes; grown as needed
+        members = np.empty((64, 4), np.int64)
+        ok, rows, n_videos, flags, n_members, values, labels, videos = scan(
+            buf, _key('results'), _key('segment'), _key('score'), _key('label'),
+            np.empty((guess, 3), np.uint64), np.empty((guess, 3), np.int64),
+            np.empty((max(16, guess // 50), 3), np.int64), members)
+        if not ok or not rows or not flags & _SEGMENT or not flags & _SCORE:
+            return None
+        codes = first = None
+        if flags & _LABEL:
+            codes, first, k = label_codes(buf, labels[:rows])
+            if k < 0:
+                return None
+    finally:
+        del buf          # ``raw`` may be a memory map, closed once this returns
     try:
         vids = [raw[a:b].decode() for a, b in videos[:n_videos, :2].tolist()]
         keys = ['results'] + [raw[a:b].decode() for a, b in members[:n_members, :2].tolist()]
         label_names = None
-        if flags & _LABEL:
-            spans = labels[:rows]
-            _, first, inverse = np.unique(spans[:, 2], return_index=True,
-                                          return_inverse=True)
-            if not same_labels(buf, spans, first[inverse]):
-                return None                              # a hash collision: json decides
-            names = np.array([raw[a:b].decode() for a, b in spans[first, :2].tolist()], object)
-            label_names = names[inverse.reshape(-1)].tolist()
+        if codes is not None:
+            names = np.array([raw[a:b].decode() for a, b in labels[first, :2].tolist()],
+                             object)
+            label_names = names[codes].tolist()
     except UnicodeDecodeError:
         return None
     if len(set(vids)) != len(vids) or len(set(keys)) != len(keys):
@@ -552,8 +590,12 @@ def scan_results_bytes(raw: bytes):
 
 
 def scan_results_file(path):
-    """:func:`scan_results_bytes` of a file, or None (also when it is not a file)."""
+    """:func:`scan_results_bytes` of a file (memory-mapped: no copy of its bytes), or None
+    (also when it is not a file, or empty)."""
     if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
         return None
     with open(path, 'rb') as f:
-        return scan_results_bytes(f.read())
+        if os.fstat(f.fileno()).st_size == 0:
+            return None
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return scan_results_bytes(mapped)

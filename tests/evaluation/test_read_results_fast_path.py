@@ -162,9 +162,33 @@ def _gt_both(monkeypatch, gt):
         return out, [str(w.message) for w in caught]
     fast = outcome()
     with monkeypatch.context() as m:
+        m.setattr(formats, '_plain_gt_columns', lambda records: None)
+        per_video = outcome()                      # _plain_annotations, video by video
         m.setattr(formats, '_plain_annotations', lambda anns: None)
         slow = outcome()
+    _assert_same_gt(per_video, slow)
     return fast, slow
+
+
+def _assert_same_gt(fast, slow):
+    (fast, fast_warn), (slow, slow_warn) = fast, slow
+    assert fast_warn == slow_warn
+    if isinstance(slow, str):
+        assert fast == slow
+        return
+    assert list(fast) == list(slow)
+    for vid in fast:
+        assert fast[vid].keys() == slow[vid].keys()
+        assert fast[vid]['segments'].dtype == slow[vid]['segments'].dtype == np.float64
+        assert fast[vid]['segments'].tobytes() == slow[vid]['segments'].tobytes()
+        assert fast[vid]['segments'].shape == slow[vid]['segments'].shape
+        assert fast[vid]['labels'] == slow[vid]['labels']
+        assert fast[vid]['duration'] == slow[vid]['duration']
+        assert type(fast[vid]['duration']) is type(slow[vid]['duration'])
+        assert fast[vid]['subset'] == slow[vid]['subset']
+        for key in fast[vid].get('characteristics', ()):
+            np.testing.assert_array_equal(fast[vid]['characteristics'][key],
+                                          slow[vid]['characteristics'][key])
 
 
 @pytest.mark.parametrize('edit', [None, 'outside', 'int_segment', 'null_duration', 'detad',
@@ -192,17 +216,69 @@ def test_plain_gt_annotations_equal_the_per_annotation_checks(monkeypatch, edit)
         anns[1]['segment'] = [True, 2.0]
     gt = {'v_x': rec, 'v_y': {'duration_second': 5.0,
                               'annotations': [{'segment': [0.5, 1.0], 'label': 'a'}]}}
-    (fast, fast_warn), (slow, slow_warn) = _gt_both(monkeypatch, gt)
-    assert fast_warn == slow_warn
-    if isinstance(slow, str):
-        assert fast == slow
-        return
-    assert list(fast) == list(slow)
-    for vid in fast:
-        assert fast[vid].keys() == slow[vid].keys()
-        np.testing.assert_array_equal(fast[vid]['segments'], slow[vid]['segments'])
-        assert fast[vid]['labels'] == slow[vid]['labels']
-        assert fast[vid]['duration'] == slow[vid]['duration']
+    _assert_same_gt(*_gt_both(monkeypatch, gt))
+
+
+@pytest.mark.parametrize('edit', [
+    None, 'int_duration', 'zero_duration', 'bool_duration', 'nan_duration', 'str_duration',
+    'official', 'no_duration', 'record_not_dict', 'annotations_missing', 'huge_int',
+    'subset_int', 'all_empty', 'outside_many'])
+def test_whole_gt_columns_equal_the_per_video_checks(monkeypatch, edit):
+    import warnings
+    rng = np.random.default_rng(7)
+    gt = {}
+    for v in range(40):
+        anns = []
+        for _ in range(int(rng.integers(0, 4))):
+            s = float(rng.uniform(0, 90))
+            anns.append({'segment': [s, s + float(rng.uniform(0, 20))],
+                         'label': f'c{int(rng.integers(5))}'})
+        gt[f'v_{v}'] = {'duration_second': 100.0, 'annotations': anns}
+    first = gt['v_3']
+    if edit == 'int_duration':
+        first['duration_second'] = 100
+    elif edit == 'zero_duration':
+        first['duration_second'] = 0
+    elif edit == 'bool_duration':
+        first['duration_second'] = True
+    elif edit == 'nan_duration':
+        first['duration_second'] = float('nan')
+    elif edit == 'str_duration':
+        first['duration_second'] = '100'
+    elif edit == 'official':
+        gt = {'version': 'VERSION 1.3', 'database': {
+            k[2:]: {'subset': ['training', 'validation'][i % 2], 'url': 'https://x',
+                    'resolution': '640x360', 'duration': 100.0, **{'annotations': r['annotations']}}
+            for i, (k, r) in enumerate(gt.items())}}
+    elif edit == 'no_duration':
+        del first['duration_second']
+    elif edit == 'record_not_dict':
+        gt['v_3'] = []
+    elif edit == 'annotations_missing':
+        del first['annotations']
+    elif edit == 'huge_int':
+        first['annotations'] = [{'segment': [0, 10 ** 30], 'label': 'c1'}]
+    elif edit == 'subset_int':
+        first['subset'] = 3
+    elif edit == 'all_empty':
+        for rec in gt.values():
+            rec['annotations'] = []
+    elif edit == 'outside_many':
+        for rec in list(gt.values())[::3]:
+            rec['annotations'].append({'segment': [-2.0, 130.5], 'label': 'c0'})
+    records = gt.get('database', gt)
+    plain = edit in (None, 'int_duration', 'official', 'no_duration', 'subset_int',
+                     'all_empty', 'outside_many')
+    assert (formats._plain_gt_columns(records) is not None) == plain
+    _assert_same_gt(*_gt_both(monkeypatch, gt))
+    if edit == 'official':
+        for subset in ('validation', 'training'):
+            with monkeypatch.context() as m, warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                fast = formats.read_ground_truth(gt, subset=subset, blocked=['v_1', '4'])
+                m.setattr(formats, '_plain_gt_columns', lambda records: None)
+                slow = formats.read_ground_truth(gt, subset=subset, blocked=['v_1', '4'])
+            _assert_same_gt((fast, []), (slow, []))
 
 
 def test_outside_duration_precheck_agrees_with_the_per_video_count():

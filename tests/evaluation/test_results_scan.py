@@ -271,13 +271,26 @@ def test_bytes_that_are_not_utf8_are_declined(tmp_path):
             formats.read_results(_write(tmp_path, raw))
 
 
-def test_labels_with_one_hash_but_other_bytes_are_caught():
-    _, same_labels = results_scan._KERNELS.get()
-    buf = np.frombuffer(b'abcabdab', np.uint8)
-    spans = np.array([[0, 3, 7], [3, 6, 7], [6, 8, 7]], np.int64)   # forged equal hashes
-    assert not same_labels(buf, spans, np.zeros(3, np.int64))
-    assert not same_labels(buf, spans[[0, 2]], np.zeros(2, np.int64))   # other length
-    assert same_labels(buf, spans[[0, 0]], np.zeros(2, np.int64))
+def test_labels_with_one_hash_but_other_bytes_get_their_own_code():
+    _, label_codes = results_scan._KERNELS.get()
+    buf = np.frombuffer(b'abcabdababc', np.uint8)
+    # forged equal hashes: abc, abd, ab (another length), abc
+    spans = np.array([[0, 3, 7], [3, 6, 7], [6, 8, 7], [8, 11, 7]], np.int64)
+    codes, first, k = label_codes(buf, spans)
+    assert k == 3 and codes.tolist() == [0, 1, 2, 0] and first.tolist() == [0, 1, 2]
+    spans[:, 2] = [5, 5 + (1 << 16), 9, 5]          # one slot, other hashes
+    codes, first, k = label_codes(buf, spans)
+    assert k == 3 and codes.tolist() == [0, 1, 2, 0]
+
+
+def test_too_many_distinct_labels_go_to_the_json_reader(tmp_path, monkeypatch):
+    n = results_scan._LABEL_SLOTS // 2 + 1
+    items = [{'segment': [0, 1], 'score': 0.5, 'label': f'c{j}'} for j in range(n)]
+    text = json.dumps({'results': {'a': items}})
+    assert results_scan.scan_results_bytes(text.encode()) is None
+    items.pop()
+    columns = results_scan.scan_results_bytes(json.dumps({'results': {'a': items}}).encode())
+    assert columns['labels'] == [f'c{j}' for j in range(n - 1)]
 
 
 @pytest.mark.skipif(not os.path.isdir('../shared/data/activitynet'), reason='no ../shared/data')
