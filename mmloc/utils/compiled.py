@@ -18,11 +18,13 @@ class LazyKernels:
         namespace: the module's ``globals()``; the helpers are replaced there by their jitted
             versions, since numba resolves a kernel's calls among its globals.
         kernels: names of the functions :meth:`get` returns, in that order.
-        helpers: names of the functions the kernels call.
+        helpers: names of the functions the kernels call (a helper may be a kernel too).
         unrefcounted: names among ``helpers`` that allocate no array and return none,
             compiled without numba's reference counting: each call passing an array
             otherwise pays atomic reference updates (~10 ns a call on a 2-core EPYC, 20x the
-            work of a helper that skips a few bytes; inlining does not remove them).
+            work of a helper that skips a few bytes; inlining does not remove them). Such a
+            helper is called from compiled code only (from Python, unboxing its arrays
+            would need the runtime it lacks), so it cannot be a kernel.
     """
 
     def __init__(self, namespace: dict, kernels: tuple, helpers: tuple = (),
@@ -30,6 +32,8 @@ class LazyKernels:
         self._namespace = namespace
         self._kernels, self._helpers = tuple(kernels), tuple(helpers)
         self._unrefcounted = frozenset(unrefcounted)
+        if self._unrefcounted & set(self._kernels) or self._unrefcounted - set(self._helpers):
+            raise ValueError('unrefcounted names must be helpers and not kernels')
         self._made = None   # the jitted kernels, or False once numba failed to import
         self._lock = threading.Lock()
 
@@ -53,4 +57,5 @@ class LazyKernels:
         for name in self._helpers:
             self._namespace[name] = (plain if name in self._unrefcounted else jit)(
                 self._namespace[name])
-        return tuple(jit(self._namespace[name]) for name in self._kernels)
+        return tuple(self._namespace[name] if name in self._helpers   # jitted above
+                     else jit(self._namespace[name]) for name in self._kernels)

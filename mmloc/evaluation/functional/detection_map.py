@@ -26,6 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .ap_kernel import class_aps
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -266,6 +267,21 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
                 gt_labels=gt_lab, class_order=class_order)
 
 
+def _class_aps_numpy(tp: np.ndarray, class_order: list, num_gt: np.ndarray,
+                     ap: np.ndarray) -> None:
+    """:func:`~.ap_kernel.class_aps` in numpy: ``ap[c]`` of each class with GT and
+    predictions."""
+    for c, order in enumerate(class_order):
+        if num_gt[c] == 0 or order.size == 0:
+            continue
+        # integer counts (exact in any order): cumsum down the contiguous (N_c, n_thr)
+        # rows, and tp + fp = rank + 1, so precision divides by the rank
+        tp_cum = np.cumsum(tp[order], axis=0).T.astype(np.float64)   # (n_thr, N_c)
+        recall = tp_cum / float(num_gt[c])
+        precision = tp_cum / np.arange(1, order.size + 1, dtype=np.float64)
+        ap[c] = interpolated_average_precisions(precision, recall)
+
+
 def compute_detection_map(ground_truth: Mapping, predictions: Mapping, num_classes: int,
                           tiou_thresholds=ANET_TIOU_THRESHOLDS,
                           score_order: str = 'official') -> dict:
@@ -291,19 +307,10 @@ def compute_detection_map(ground_truth: Mapping, predictions: Mapping, num_class
     if not num_gt.any():
         raise ValueError('ground truth has no instance: mAP is undefined')
     ap = np.full((num_classes, thr.size), np.nan)
-    for c in range(num_classes):
-        if num_gt[c] == 0:
-            continue
-        order = m['class_order'][c]
-        if order.size == 0:
-            ap[c] = 0.0
-            continue
-        # integer counts (exact in any order): cumsum down the contiguous (N_c, n_thr)
-        # rows, and tp + fp = rank + 1, so precision divides by the rank
-        tp_cum = np.cumsum(m['tp'][order], axis=0).T.astype(np.float64)   # (n_thr, N_c)
-        recall = tp_cum / float(num_gt[c])
-        precision = tp_cum / np.arange(1, order.size + 1, dtype=np.float64)
-        ap[c] = interpolated_average_precisions(precision, recall)
+    if not class_aps(m['tp'], m['class_order'], num_gt, ap):   # compiled, same bits
+        _class_aps_numpy(m['tp'], m['class_order'], num_gt, ap)
+    sizes = np.fromiter(map(len, m['class_order']), np.int64, num_classes)
+    ap[(num_gt > 0) & (sizes == 0)] = 0.0   # GT but no prediction
     valid = num_gt > 0
     # (n_thr, n_valid) contiguous rows, averaged as the official ``ap.mean(axis=1)``
     mean_ap = np.ascontiguousarray(ap[valid].T).mean(axis=1)
