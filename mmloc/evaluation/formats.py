@@ -453,28 +453,36 @@ class _ResultsWalk:
         return tuple(columns[k] for k in ('n_keys', 'n_lists', 'n_colons', 'n_brackets'))
 
 
-def _split_columns(columns: dict, blocked: set) -> dict:
-    """:func:`read_results` output from :func:`_plain_results_columns` (views into the
-    columns; blocked videos dropped)."""
+def _split_columns(columns: dict, blocked: set, label_codes: bool = False) -> dict:
+    """:func:`read_results` output from :func:`_plain_results_columns` or
+    :func:`~.results_scan.scan_results_bytes` (views into the columns; blocked videos
+    dropped); ``label_codes``: with the scanner's codes (see :func:`read_results`)."""
     out = {}
     ends = np.cumsum(columns['sizes']).tolist()
     labels = columns['labels']
+    codes = columns.get('label_codes') if label_codes else None
     for vid, a, b in zip(columns['vids'], [0] + ends[:-1], ends):
         if vid in blocked or (vid.startswith('v_') and vid[2:] in blocked):
             continue
         out[vid] = dict(segments=columns['segments'][a:b], scores=columns['scores'][a:b],
                         labels=labels[a:b] if labels is not None and b > a else None)
+        if codes is not None:
+            out[vid].update(label_codes=codes[a:b], label_names=columns['label_names'])
     return out
 
 
 @_collector_paused
 def read_results(source, require_label: bool = False,
-                 blocked: Iterable[str] | None = None) -> dict:
+                 blocked: Iterable[str] | None = None, label_codes: bool = False) -> dict:
     """Read proposal or detection results (ours, MMAction2's or the official submission).
 
     Returns:
         ``{video_id: {'segments': (P, 2) float64 s, 'scores': (P,) float64,
-        'labels': [str|int] * P or None}}`` with ids as written in the file.
+        'labels': [str|int] * P or None}}`` with ids as written in the file. With
+        ``label_codes``, records read by the compiled scanner also hold ``'label_codes'``
+        ((P,) int64) and ``'label_names'`` (the file's distinct labels, one list shared by
+        all records): ``labels[i] == label_names[label_codes[i]]``, so a metric maps the
+        few names instead of every item.
 
     Items need a ``[start, end]`` segment (finite, ``start <= end``) and a finite score;
     labels are class names or integer indices (checked against the GT classes by the
@@ -484,7 +492,7 @@ def read_results(source, require_label: bool = False,
     columns = scan_results_file(source)
     if columns is not None and (columns['labels'] is not None or not require_label):
         check_video_ids(columns['vids'], os.fspath(source))
-        return _split_columns(columns, set(blocked or ()))
+        return _split_columns(columns, set(blocked or ()), label_codes)
     walk = _ResultsWalk()
     data, name = _source(source, '<results>', walk)
     if walk.data is not data:   # not proven: json read the file, drop orjson's tree now

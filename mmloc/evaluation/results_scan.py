@@ -162,6 +162,39 @@ def _string_end(buf, i, hashed):
     return -1, h
 
 
+_ZEROS = np.uint64(0x3030303030303030)
+_HIGH_NIBBLES = np.uint64(0xF0F0F0F0F0F0F0F0)
+_SIXES = np.uint64(0x0606060606060606)
+_THREES = np.uint64(0x3333333333333333)
+_PAIR_MASK = np.uint64(0x000000FF000000FF)
+_MUL_HIGH = np.uint64(100 + (1000000 << 32))
+_MUL_LOW = np.uint64(1 + (10000 << 32))
+
+
+def _digits(buf, i, w):
+    """(index after the run of decimal digits at ``i``, ``w`` extended by them (wrapping
+    beyond 19 digits), how many): eight at a time as one little-endian word (the SWAR
+    test and value of simdjson / fast_float), then one by one."""
+    n = buf.shape[0]
+    start = i
+    while i + 8 <= n:
+        x = _U0
+        for k in range(7, -1, -1):
+            x = (x << np.uint64(8)) | np.uint64(buf[i + k])
+        if ((x & _HIGH_NIBBLES) | (((x + _SIXES) & _HIGH_NIBBLES) >> np.uint64(4))) != _THREES:
+            break
+        x = x - _ZEROS
+        x = x * np.uint64(10) + (x >> np.uint64(8))
+        x = ((x & _PAIR_MASK) * _MUL_HIGH + ((x >> np.uint64(16)) & _PAIR_MASK) * _MUL_LOW) \
+            >> np.uint64(32)
+        w = w * np.uint64(100000000) + (x & _M32)
+        i += 8
+    while i < n and 48 <= buf[i] <= 57:
+        w = w * np.uint64(10) + np.uint64(buf[i] - 48)
+        i += 1
+    return i, w, i - start
+
+
 def _number(buf, i):
     """(index after the number at ``i``, its float64 bits); index -1 to decline."""
     n = buf.shape[0]
@@ -178,22 +211,18 @@ def _number(buf, i):
         if i < n and 48 <= buf[i] <= 57:            # a leading zero
             return -1, _U0
     else:
-        while i < n and 48 <= buf[i] <= 57:
-            digits += 1
-            w = w * np.uint64(10) + np.uint64(buf[i] - 48)
-            i += 1
+        i, w, digits = _digits(buf, i, w)
     integer = True
     if i < n and buf[i] == 46:                       # fraction
         integer = False
         i += 1
         start = i
-        while i < n and 48 <= buf[i] <= 57:
-            d = buf[i] - 48
-            if digits or d:                          # leading zeros are no digits
-                digits += 1
-                w = w * np.uint64(10) + np.uint64(d)
-            q -= 1
-            i += 1
+        if digits == 0:                              # leading zeros are no digits
+            while i < n and buf[i] == 48:
+                i += 1
+        i, w, more = _digits(buf, i, w)
+        digits += more
+        q -= i - start
         if i == start:
             return -1, _U0
     if digits > MAX_DIGITS:
@@ -512,10 +541,10 @@ def _label_codes(buf, labels):
 
 
 _KERNELS = LazyKernels(globals(), kernels=('_scan', '_label_codes'),
-                       helpers=('_mul128', '_leading_zeros', '_decimal_bits', '_skip_ws',
+                       helpers=('_mul128', '_leading_zeros', '_decimal_bits', '_digits', '_skip_ws',
                                 '_string_end', '_number', '_is_key', '_value_end', '_grown',
                                 '_item', '_results'),
-                       unrefcounted=('_skip_ws', '_string_end', '_number', '_is_key',
+                       unrefcounted=('_digits', '_skip_ws', '_string_end', '_number', '_is_key',
                                      '_value_end', '_item'))
 
 
@@ -541,7 +570,10 @@ def scan_results_bytes(raw):
     docstring), or None.
 
     Returns ``dict(vids [str] * V, sizes (V,) int64, segments (N, 2) float64,
-    scores (N,) float64, labels [str] * N or None)``: items in file order, ids as written.
+    scores (N,) float64, labels [str] * N or None, label_codes (N,) int64 or None,
+    label_names [str] * K or None)``: items in file order, ids as written,
+    ``labels[i] == label_names[label_codes[i]]`` (distinct labels in order of first
+    appearance).
     None when numba is missing, or the text is anything but that layout (or not valid
     JSON, or has a repeated key): the JSON reader then decides.
     """
@@ -570,11 +602,10 @@ def scan_results_bytes(raw):
     try:
         vids = [raw[a:b].decode() for a, b in videos[:n_videos, :2].tolist()]
         keys = ['results'] + [raw[a:b].decode() for a, b in members[:n_members, :2].tolist()]
-        label_names = None
+        label_names = names = None
         if codes is not None:
-            names = np.array([raw[a:b].decode() for a, b in labels[first, :2].tolist()],
-                             object)
-            label_names = names[codes].tolist()
+            names = [raw[a:b].decode() for a, b in labels[first, :2].tolist()]
+            label_names = np.array(names, object)[codes].tolist()
     except UnicodeDecodeError:
         return None
     if len(set(vids)) != len(vids) or len(set(keys)) != len(keys):
@@ -586,7 +617,8 @@ def scan_results_bytes(raw):
     if not plain_numbers(values[:, :2], values[:, 2]):
         return None
     return dict(vids=vids, sizes=videos[:n_videos, 2].copy(), segments=values[:, :2].copy(),
-                scores=values[:, 2].copy(), labels=label_names)
+                scores=values[:, 2].copy(), labels=label_names, label_codes=codes,
+                label_names=names)
 
 
 def scan_results_file(path):
@@ -597,5 +629,11 @@ def scan_results_file(path):
     with open(path, 'rb') as f:
         if os.fstat(f.fileno()).st_size == 0:
             return None
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            return scan_results_bytes(mapped)
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        return scan_results_bytes(mapped)   # copies out all it returns
+    finally:
+        try:
+            mapped.close()
+        except BufferError:   # a view of it still referenced somewhere: unmapped when freed
+            pass

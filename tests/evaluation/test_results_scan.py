@@ -311,3 +311,49 @@ def test_without_numba_the_json_path_reads(tmp_path):
                           check=True)
     expected = sum(len(v) for v in _results(5).values())
     assert done.stdout.strip() == str(expected)
+
+
+def test_label_codes_name_each_items_label(tmp_path, monkeypatch):
+    path = _write(tmp_path, json.dumps({'results': _results(6)}))
+    coded = formats.read_results(path, label_codes=True, blocked=['00002'])
+    plain = formats.read_results(path, blocked=['00002'])
+    assert list(coded) == list(plain) and 'v_00002' not in coded
+    names = next(iter(coded.values()))['label_names']
+    for vid, rec in coded.items():
+        assert rec['label_names'] is names
+        assert [names[c] for c in rec['label_codes']] == (rec['labels'] or [])
+        assert rec['labels'] == plain[vid]['labels']
+        assert 'label_codes' not in plain[vid]
+    assert all('label_codes' not in r for r in _json_read(monkeypatch, path,
+                                                          label_codes=True).values())
+
+
+def test_detection_files_map_codes_and_name_an_unknown_label(tmp_path, monkeypatch):
+    from mmloc.evaluation.metrics.detection_metric import load_detection_files
+    from mmloc.utils.validation import FormatKeyError
+    results = _results(8, videos=6)
+    gt = {vid: {'duration_second': 600.0, 'annotations': [
+        {'segment': [1.0, 20.0], 'label': name} for name in ('Long jump', 'x', 'Zumba')]}
+        for vid in results}
+    gt_path = _write(tmp_path, json.dumps(gt), 'gt.json')
+    path = _write(tmp_path, json.dumps({'results': results}))
+    fast = load_detection_files(path, gt_path)
+    with monkeypatch.context() as m:
+        m.setattr(formats, 'scan_results_file', lambda source: None)
+        slow = load_detection_files(path, gt_path)
+    assert fast[2] == slow[2] and list(fast[1]) == list(slow[1])
+    for vid in fast[1]:
+        for a, b in zip(fast[1][vid], slow[1][vid]):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    vid = next(v for v, items in results.items() if items)
+    results[vid][0]['label'] = 'Unknown'
+    path = _write(tmp_path, json.dumps({'results': results}))
+    errors = []
+    for scan in (True, False):
+        with monkeypatch.context() as m:
+            if not scan:
+                m.setattr(formats, 'scan_results_file', lambda source: None)
+            with pytest.raises(FormatKeyError, match="'Unknown' is not one of the 3") as e:
+                load_detection_files(path, gt_path)
+            errors.append(str(e.value))
+    assert errors[0] == errors[1] and f'video {vid}' in errors[0]

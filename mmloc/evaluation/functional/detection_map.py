@@ -26,7 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .ap_kernel import class_aps
+from .detection_kernels import class_aps, greedy_match
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -207,9 +207,6 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
     pr_vid = np.repeat([vid_index[v] for v, _ in pr_videos], [n for _, n in pr_videos]).astype(np.int64)
 
     class_order = _class_order(pr_score, pr_lab, num_classes, score_order)
-    rank_in_class = np.empty(pr_lab.size, np.int64)
-    for idx in class_order:
-        rank_in_class[idx] = np.arange(idx.size)
 
     # (class, video) groups of GT, in GT order inside each group (the official ``this_gt``).
     gt_key = gt_lab * n_vid + gt_vid
@@ -220,6 +217,24 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
 
     tp = np.zeros((pr_lab.size, n_thr), dtype=bool)
     matched_gt = np.full((pr_lab.size, n_thr), -1, dtype=np.int64) if with_matched_gt else None
+    if not greedy_match(class_order, pr_seg, gt_seg, gt_sorted, grp_lo, grp_size, thr, tp,
+                        matched_gt):   # compiled, same result; numpy below otherwise
+        _match_in_steps(class_order, pr_seg, gt_seg, gt_sorted, grp_lo, grp_size, thr, tp,
+                        matched_gt)
+    return dict(tp=tp, matched_gt=matched_gt, pred_scores=pr_score, pred_labels=pr_lab,
+                gt_labels=gt_lab, class_order=class_order)
+
+
+def _match_in_steps(class_order: list, pr_seg: np.ndarray, gt_seg: np.ndarray,
+                    gt_sorted: np.ndarray, grp_lo: np.ndarray, grp_size: np.ndarray,
+                    thr: np.ndarray, tp: np.ndarray, matched_gt: np.ndarray | None) -> None:
+    """:func:`~.detection_kernels.greedy_match` (same arguments) in numpy: the k-th ranked
+    prediction of every group matched in one step, for all thresholds at once."""
+    n_pred, n_thr = tp.shape
+    with_matched_gt = matched_gt is not None
+    rank_in_class = np.empty(n_pred, np.int64)
+    for idx in class_order:
+        rank_in_class[idx] = np.arange(idx.size)
     for g_size in np.unique(grp_size[grp_size > 0]):
         members = np.flatnonzero(grp_size == g_size)
         # GT indices and IoU rows (n_b, g_size) of each member prediction
@@ -240,7 +255,7 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
         # sequential steps: the r-th ranked prediction of every group at once. A group is
         # named by its first GT (grp_lo), ranks are unique in a class: one int64 key sorts
         # by (group, rank), then groups get dense numbers in that order.
-        seq = np.argsort(grp_lo[members] * pr_lab.size + rank_in_class[members])
+        seq = np.argsort(grp_lo[members] * n_pred + rank_in_class[members])
         new_group = np.r_[0, np.diff(grp_lo[members][seq]) != 0]
         grp_sorted = np.cumsum(new_group)
         grp_of = np.empty_like(grp_sorted)
@@ -263,13 +278,11 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
             if with_matched_gt:
                 matched_gt[members[loc]] = np.where(
                     hit, gt_idx[loc][np.arange(loc.size)[:, None], choice], -1)
-    return dict(tp=tp, matched_gt=matched_gt, pred_scores=pr_score, pred_labels=pr_lab,
-                gt_labels=gt_lab, class_order=class_order)
 
 
 def _class_aps_numpy(tp: np.ndarray, class_order: list, num_gt: np.ndarray,
                      ap: np.ndarray) -> None:
-    """:func:`~.ap_kernel.class_aps` in numpy: ``ap[c]`` of each class with GT and
+    """:func:`~.detection_kernels.class_aps` in numpy: ``ap[c]`` of each class with GT and
     predictions."""
     for c, order in enumerate(class_order):
         if num_gt[c] == 0 or order.size == 0:

@@ -97,6 +97,22 @@ def _all_label_indices(label_lists: list, classes: list, index: Mapping, name: s
             for lab, vid in zip(label_lists, vids)]
 
 
+def _coded_label_indices(records, index: Mapping[str, int]) -> list | None:
+    """Each record's labels as indices from the scanner's codes (``read_results(...,
+    label_codes=True)``): one lookup per distinct name. None when a record has no codes or
+    a name is unknown (the item-by-item path then names it)."""
+    records = list(records)
+    if not records or not all('label_codes' in r for r in records):
+        return None
+    names = records[0]['label_names']
+    if not all(r['label_names'] is names for r in records):
+        return None
+    lut = np.array([index.get(n, -1) for n in names], np.int64)
+    if (lut < 0).any():
+        return None
+    return [lut[r['label_codes']] for r in records]
+
+
 def load_detection_files(results_file, ann_file, subset: str | None = None,
                          blocked=None) -> tuple:
     """Read and check a detection results file and its GT file for :func:`compute_detection_map`.
@@ -112,15 +128,17 @@ def load_detection_files(results_file, ann_file, subset: str | None = None,
         blocked = read_blocked(blocked)
     gt = read_ground_truth(ann_file, subset=subset, blocked=blocked)
     results = align_results_to_gt(
-        read_results(results_file, require_label=True, blocked=blocked), gt)
+        read_results(results_file, require_label=True, blocked=blocked, label_codes=True), gt)
     classes = class_names_from_gt(gt)
     index = {c: i for i, c in enumerate(classes)}
     gt_arr = {vid: (r['segments'], label_indices(r['labels'], index, f'{ann_file}: video {vid}'))
               for vid, r in gt.items()}
     name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
     count_outside_duration(results, gt, name)
-    labels = _all_label_indices([r['labels'] for r in results.values()], classes, index,
-                                name, list(results))
+    labels = _coded_label_indices(results.values(), index)
+    if labels is None:
+        labels = _all_label_indices([r['labels'] for r in results.values()], classes, index,
+                                    name, list(results))
     pr_arr = {vid: (r['segments'], r['scores'], lab)
               for (vid, r), lab in zip(results.items(), labels)}
     return gt_arr, pr_arr, classes
