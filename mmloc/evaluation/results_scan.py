@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
+import threading
 
 import numpy as np
 
@@ -382,16 +384,20 @@ def _item(buf, i, key_segment, key_score, key_label, row, values, labels):
             return -1, 0
 
 
-def _results(buf, i, key_segment, key_score, key_label, values, labels, videos):
-    """Scan the ``"results"`` object at ``i``: (index after it, items, videos, field flags
-    of every item, the arrays, grown as needed); index -1 to decline."""
+def _results(buf, i, resume, stop, key_segment, key_score, key_label, values, labels,
+             videos):
+    """Scan the ``"results"`` object whose ``{`` is at ``i`` (``resume``: from the video key
+    at ``i`` inside it): (index after it, items, videos, field flags of every item, the
+    arrays, grown as needed); index -1 to decline, ``stop`` when the comma after a video
+    list is there (the rest is another scan's)."""
     n = buf.shape[0]
     rows = 0
     n_videos = 0
     all_flags = -1
-    i = _skip_ws(buf, i + 1)
-    if i < n and buf[i] == _RBRACE:                  # empty: the reader names it
-        return -1, rows, n_videos, all_flags, values, labels, videos
+    if not resume:
+        i = _skip_ws(buf, i + 1)
+        if i < n and buf[i] == _RBRACE:              # empty: the reader names it
+            return -1, rows, n_videos, all_flags, values, labels, videos
     while i < n:
         if buf[i] != _QUOTE:
             break
@@ -441,60 +447,81 @@ def _results(buf, i, key_segment, key_score, key_label, values, labels, videos):
             return i + 1, rows, n_videos, all_flags, values, labels, videos
         if i >= n or buf[i] != _COMMA:
             break
+        if i == stop:
+            return i, rows, n_videos, all_flags, values, labels, videos
         i = _skip_ws(buf, i + 1)
     return -1, rows, n_videos, all_flags, values, labels, videos
 
 
+#: what :func:`_scan` reports
+_DECLINED, _COMPLETE, _STOPPED = 0, 1, 2
+
+
 def _scan(buf, key_results, key_segment, key_score, key_label, values, labels, videos,
-          members):
-    """The whole file: (ok, items, videos, field flags, members, the arrays).
+          members, start, stop):
+    """The file from its top level (``start`` 0), or from the video key at ``start`` inside
+    ``"results"`` to the end: (status, items, videos, field flags, members, the arrays).
+    Status :data:`_STOPPED` when the comma after a video list is at ``stop`` (the rest is
+    another scan's), :data:`_COMPLETE` at the end of a valid file, else :data:`_DECLINED`.
     ``members[k]``: (key start, key end, value start, value end) of the top-level members
     other than ``"results"``."""
     n = buf.shape[0]
     rows = n_videos = n_members = 0
     flags = -1
-    seen_results = False
-    i = _skip_ws(buf, 0)
-    if i >= n or buf[i] != _LBRACE:
-        return False, rows, n_videos, flags, n_members, values, labels, videos
-    i = _skip_ws(buf, i + 1)
-    while i < n and buf[i] == _QUOTE:
-        a = i + 1
-        i, _ = _string_end(buf, i, False)
-        if i < 0:
-            break
-        b = i - 1
-        i = _skip_ws(buf, i)
-        if i >= n or buf[i] != _COLON:
-            break
+    seen_results = start > 0
+    if start > 0:
+        i, rows, n_videos, flags, values, labels, videos = _results(
+            buf, start, True, -1, key_segment, key_score, key_label, values, labels, videos)
+    else:
+        i = _skip_ws(buf, 0)
+        if i >= n or buf[i] != _LBRACE:
+            return _DECLINED, rows, n_videos, flags, n_members, values, labels, videos
         i = _skip_ws(buf, i + 1)
-        if i >= n:
-            break
-        if _is_key(buf, a, b, key_results) and not seen_results:
-            seen_results = True
-            if buf[i] != _LBRACE:
+    after_member = start > 0
+    while i >= 0:
+        if not after_member:                         # a member at i
+            if i >= n or buf[i] != _QUOTE:
                 break
-            i, rows, n_videos, flags, values, labels, videos = _results(
-                buf, i, key_segment, key_score, key_label, values, labels, videos)
-        else:
-            if n_members == members.shape[0]:
+            a = i + 1
+            i, _ = _string_end(buf, i, False)
+            if i < 0:
                 break
-            members[n_members, 0] = a
-            members[n_members, 1] = b
-            members[n_members, 2] = i
-            i = _value_end(buf, i)
-            members[n_members, 3] = i
-            n_members += 1
-        if i < 0:
-            break
+            b = i - 1
+            i = _skip_ws(buf, i)
+            if i >= n or buf[i] != _COLON:
+                break
+            i = _skip_ws(buf, i + 1)
+            if i >= n:
+                break
+            if _is_key(buf, a, b, key_results) and not seen_results:
+                seen_results = True
+                if buf[i] != _LBRACE:
+                    break
+                i, rows, n_videos, flags, values, labels, videos = _results(
+                    buf, i, False, stop, key_segment, key_score, key_label, values, labels,
+                    videos)
+                if i >= 0 and i == stop:
+                    return _STOPPED, rows, n_videos, flags, n_members, values, labels, videos
+            else:
+                if n_members == members.shape[0]:
+                    break
+                members[n_members, 0] = a
+                members[n_members, 1] = b
+                members[n_members, 2] = i
+                i = _value_end(buf, i)
+                members[n_members, 3] = i
+                n_members += 1
+            if i < 0:
+                break
+        after_member = False
         i = _skip_ws(buf, i)
         if i < n and buf[i] == _RBRACE:
-            ok = seen_results and _skip_ws(buf, i + 1) == n
-            return ok, rows, n_videos, flags, n_members, values, labels, videos
+            status = _COMPLETE if seen_results and _skip_ws(buf, i + 1) == n else _DECLINED
+            return status, rows, n_videos, flags, n_members, values, labels, videos
         if i >= n or buf[i] != _COMMA:
             break
         i = _skip_ws(buf, i + 1)
-    return False, rows, n_videos, flags, n_members, values, labels, videos
+    return _DECLINED, rows, n_videos, flags, n_members, values, labels, videos
 
 
 #: slots of :func:`_label_codes`' table; half of them is the most distinct labels it takes
@@ -565,6 +592,58 @@ def _key(text: str) -> np.ndarray:
     return np.frombuffer(text.encode(), np.uint8)
 
 
+#: files above this size are scanned in two halves on two threads (when two CPUs are ours)
+PARALLEL_ABOVE_BYTES = 4 << 20
+#: where a video's list ends and the next video's begins: ``], "id": [`` (an item's
+#: ``], "score"`` is followed by no ``[``); the first half's own scan confirms it
+_VIDEO_BOUNDARY = re.compile(rb'\][ \t\r\n]*(,)[ \t\r\n]*("[^"\\]*"[ \t\r\n]*:[ \t\r\n]*\[)')
+
+
+def _scan_part(scan, buf, size: int, start: int, stop: int) -> tuple:
+    """One :func:`_scan` from ``start`` (to ``stop``) over about ``size`` bytes: (status,
+    field flags, values (N, 3) uint64 bits, labels (N, 3), videos (V, 3), members (K, 4))."""
+    guess = max(16, size // 100)                      # items are ~100 bytes; grown as needed
+    members = np.empty((64, 4), np.int64)
+    status, rows, n_videos, flags, n_members, values, labels, videos = scan(
+        buf, _key('results'), _key('segment'), _key('score'), _key('label'),
+        np.empty((guess, 3), np.uint64), np.empty((guess, 3), np.int64),
+        np.empty((max(16, guess // 50), 3), np.int64), members, start, stop)
+    return status, flags, values[:rows], labels[:rows], videos[:n_videos], members[:n_members]
+
+
+def _free_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                            # not on Linux
+        return os.cpu_count() or 1
+
+
+def _scan_columns(scan, buf, raw):
+    """(field flags, values, labels, videos, members) of the whole file, or None: a large
+    file in two halves at a video boundary after its middle, scanned at once on two threads
+    (the kernels release the GIL); when the first half does not end exactly there, the
+    whole file in one scan."""
+    boundary = None
+    if len(raw) > PARALLEL_ABOVE_BYTES and _free_cpus() > 1:
+        boundary = _VIDEO_BOUNDARY.search(raw, len(raw) // 2)
+    if boundary is not None:
+        comma, key = boundary.start(1), boundary.start(2)
+        second: dict = {}
+        thread = threading.Thread(target=lambda: second.update(
+            part=_scan_part(scan, buf, len(raw) - key, key, -1)), daemon=True)
+        thread.start()
+        first = _scan_part(scan, buf, comma, 0, comma)
+        thread.join()
+        last = second.get('part')
+        if first[0] == _STOPPED and last is not None and last[0] == _COMPLETE:
+            if first[1] >= 0 and last[1] >= 0 and first[1] != last[1]:
+                return None                           # items with other fields
+            return (max(first[1], last[1]),) + tuple(
+                np.concatenate([a, b]) for a, b in zip(first[2:], last[2:]))
+    whole = _scan_part(scan, buf, len(raw), 0, -1)
+    return whole[1:] if whole[0] == _COMPLETE else None
+
+
 def scan_results_bytes(raw):
     """Columns of a plain results file's bytes (``bytes`` or a memory map; see the module
     docstring), or None.
@@ -584,24 +663,23 @@ def scan_results_bytes(raw):
     from mmloc.utils.io import UNPROVEN, parse_json_unique
     buf = np.frombuffer(raw, np.uint8)
     try:
-        guess = max(16, len(raw) // 100)              # items are ~100 bytes; grown as needed
-        members = np.empty((64, 4), np.int64)
-        ok, rows, n_videos, flags, n_members, values, labels, videos = scan(
-            buf, _key('results'), _key('segment'), _key('score'), _key('label'),
-            np.empty((guess, 3), np.uint64), np.empty((guess, 3), np.int64),
-            np.empty((max(16, guess // 50), 3), np.int64), members)
-        if not ok or not rows or not flags & _SEGMENT or not flags & _SCORE:
+        scanned = _scan_columns(scan, buf, raw)
+        if scanned is None:
+            return None
+        flags, values, labels, videos, members = scanned
+        rows = values.shape[0]
+        if not rows or not flags & _SEGMENT or not flags & _SCORE:
             return None
         codes = first = None
         if flags & _LABEL:
-            codes, first, k = label_codes(buf, labels[:rows])
+            codes, first, k = label_codes(buf, labels)
             if k < 0:
                 return None
     finally:
         del buf          # ``raw`` may be a memory map, closed once this returns
     try:
-        vids = [raw[a:b].decode() for a, b in videos[:n_videos, :2].tolist()]
-        keys = ['results'] + [raw[a:b].decode() for a, b in members[:n_members, :2].tolist()]
+        vids = [raw[a:b].decode() for a, b in videos[:, :2].tolist()]
+        keys = ['results'] + [raw[a:b].decode() for a, b in members[:, :2].tolist()]
         label_names = names = None
         if codes is not None:
             names = [raw[a:b].decode() for a, b in labels[first, :2].tolist()]
@@ -610,13 +688,13 @@ def scan_results_bytes(raw):
         return None
     if len(set(vids)) != len(vids) or len(set(keys)) != len(keys):
         return None
-    for _, _, a, b in members[:n_members].tolist():      # version, external_data, ...
+    for _, _, a, b in members.tolist():                 # version, external_data, ...
         if parse_json_unique(raw[a:b]) is UNPROVEN:
             return None
-    values = values[:rows].view(np.float64)
+    values = values.view(np.float64)
     if not plain_numbers(values[:, :2], values[:, 2]):
         return None
-    return dict(vids=vids, sizes=videos[:n_videos, 2].copy(), segments=values[:, :2].copy(),
+    return dict(vids=vids, sizes=videos[:, 2].copy(), segments=values[:, :2].copy(),
                 scores=values[:, 2].copy(), labels=label_names, label_codes=codes,
                 label_names=names)
 

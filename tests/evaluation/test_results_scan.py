@@ -357,3 +357,67 @@ def test_detection_files_map_codes_and_name_an_unknown_label(tmp_path, monkeypat
                 load_detection_files(path, gt_path)
             errors.append(str(e.value))
     assert errors[0] == errors[1] and f'video {vid}' in errors[0]
+
+
+def _scan_both_ways(monkeypatch, raw):
+    """(one scan, two halves) of ``raw``; the halves' scan must have split it."""
+    with monkeypatch.context() as m:
+        m.setattr(results_scan, 'PARALLEL_ABOVE_BYTES', 1 << 62)
+        whole = results_scan.scan_results_bytes(raw)
+    parts = []
+    real = results_scan._scan_part
+    with monkeypatch.context() as m:
+        m.setattr(results_scan, 'PARALLEL_ABOVE_BYTES', 0)
+        m.setattr(results_scan, '_free_cpus', lambda: 2)
+        m.setattr(results_scan, '_scan_part',
+                  lambda *a: parts.append(real(*a)) or parts[-1])
+        halves = results_scan.scan_results_bytes(raw)
+    return whole, halves, [p[0] for p in parts]
+
+
+def _same_columns(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], np.ndarray):
+            assert a[key].dtype == b[key].dtype and a[key].tobytes() == b[key].tobytes(), key
+        else:
+            assert a[key] == b[key], key
+
+
+@pytest.mark.parametrize('seed', range(4))
+@pytest.mark.parametrize('label', [True, False])
+@pytest.mark.parametrize('dump', [dict(), dict(indent=1), dict(separators=(',', ':'))])
+def test_two_halves_equal_one_scan(monkeypatch, seed, label, dump):
+    results = _results(seed, videos=9, label=label)
+    data = {'version': 'VERSION 1.3', 'results': results,
+            'external_data': {'a': [1], 'b': [{'c': [2]}]}}
+    whole, halves, statuses = _scan_both_ways(monkeypatch, json.dumps(data, **dump).encode())
+    assert whole is not None and statuses[:2] in ([results_scan._COMPLETE, results_scan._STOPPED],
+                                                  [results_scan._STOPPED, results_scan._COMPLETE])
+    _same_columns(whole, halves)
+
+
+def test_a_boundary_lookalike_after_the_results_falls_back_to_one_scan(monkeypatch):
+    # the only "], "x": [" after the middle is inside external_data: the first half never
+    # stops there, and the whole file is scanned once
+    data = {'results': {'a': [{'segment': [1, 2], 'score': 0.5}]},
+            'external_data': {'pad': 'x' * 200, 'a': [1], 'b': [2]}}
+    whole, halves, statuses = _scan_both_ways(monkeypatch, json.dumps(data).encode())
+    # the first half runs to the end (COMPLETE, not STOPPED), the second starts at '"b": ['
+    # and meets no item (DECLINED), then one scan of all
+    assert sorted(statuses[:2]) == [results_scan._DECLINED, results_scan._COMPLETE]
+    assert statuses[2:] == [results_scan._COMPLETE]
+    _same_columns(whole, halves)
+
+
+def test_halves_with_other_fields_or_a_bad_second_half_are_declined(monkeypatch):
+    labelled = _results(1, videos=6)
+    plain = _results(2, videos=6, label=False)
+    mixed = {'results': {**{f'a{k}': v for k, v in labelled.items()},
+                         **{f'b{k}': v for k, v in plain.items()}}}
+    whole, halves, _ = _scan_both_ways(monkeypatch, json.dumps(mixed).encode())
+    assert whole is None and halves is None
+    text = json.dumps({'results': labelled})
+    broken = text[:-2] + ', "z": [{"segment": [1, 2], "score": NaN}]}}'
+    whole, halves, _ = _scan_both_ways(monkeypatch, broken.encode())
+    assert whole is None and halves is None
