@@ -20,7 +20,6 @@ Every reader names the file, the video and the field in its errors.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import operator
@@ -32,13 +31,13 @@ import numpy as np
 
 from mmloc.datasets.annotations import classes_by_label_id  # noqa: F401 (re-exported)
 from mmloc.utils import atomic_open, atomic_write_json
-from mmloc.utils.io import (count_json_containers, gc_paused, load_json_file,
+from mmloc.utils.io import (collector_paused, count_json_containers, load_json_file,
                             read_utf8_text)
 from mmloc.utils.progress import track
-
-from .results_scan import plain_numbers, scan_results_file
 from mmloc.utils.validation import (FormatError, FormatKeyError, check_label, check_number,
                                     check_segment, check_video_ids, warn_outside_duration)
+
+from .results_scan import plain_numbers, scan_results_file
 
 __all__ = ['FormatError', 'FormatKeyError', 'load_json', 'bare_ids', 'match_video_id',
            'read_blocked', 'read_ground_truth', 'class_names_from_gt', 'read_results',
@@ -64,19 +63,6 @@ def _source(obj, name, count=count_json_containers):
     if isinstance(obj, (str, os.PathLike)):
         return load_json(obj, count), os.fspath(obj)
     return obj, name
-
-
-def _collector_paused(fn):
-    """Run ``fn`` with the cyclic garbage collector paused (readers create no cycles).
-
-    The parsed tree (millions of dicts and lists for a large file) is built and freed
-    inside ``fn``; with the collector running, every pass would walk all of it again.
-    """
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with gc_paused():
-            return fn(*args, **kwargs)   # fn's frame, and the tree, are gone on return
-    return wrapper
 
 
 def bare_ids(ids: Iterable[str]) -> dict[str, str]:
@@ -248,7 +234,7 @@ def _plain_gt_columns(records: Mapping):
             for a, b, d, o in zip([0] + ends[:-1], ends, durations, outside.tolist())]
 
 
-@_collector_paused
+@collector_paused
 def read_ground_truth(source, subset: str | None = None,
                       blocked: Iterable[str] | str | os.PathLike | None = None) -> dict:
     """Read GT in the official, MMAction2 or hybrid layout.
@@ -471,7 +457,7 @@ def _split_columns(columns: dict, blocked: set, label_codes: bool = False) -> di
     return out
 
 
-@_collector_paused
+@collector_paused
 def read_results(source, require_label: bool = False,
                  blocked: Iterable[str] | None = None, label_codes: bool = False) -> dict:
     """Read proposal or detection results (ours, MMAction2's or the official submission).

@@ -5,6 +5,7 @@ A crash therefore never leaves a truncated file that a later step would read as 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -99,6 +100,21 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def collector_paused(fn):
+    """Decorate ``fn`` to run with the cyclic garbage collector paused (:func:`gc_paused`;
+    for readers and loaders, which create no cycles).
+
+    A large file makes tens of thousands of dicts and lists, built and freed inside ``fn``;
+    with the collector running, each of its passes walks every object of the process
+    again (~90 ms of 0.29 s loading a 50 MB detection file in a process that imported torch).
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with gc_paused():
+            return fn(*args, **kwargs)   # fn's frame, and what it built, are gone on return
+    return wrapper
 
 
 #: deepest nesting the fast reader accepts (ActivityNet files nest 6 deep); deeper files

@@ -9,6 +9,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmloc.registry import METRICS
+from mmloc.utils.io import collector_paused
 
 from ..formats import write_results
 from ..functional.ar_an import (ANET_PROPOSAL_TIOU_THRESHOLDS, AR_AT_INDEX,
@@ -127,6 +128,7 @@ class ANetMetric(BaseMetric):
         return dict(metrics)
 
 
+@collector_paused
 def ar_an_from_files(results_file, ann_file, subset: str | None = None,
                      blocked=None, max_avg_proposals: float | None = 100,
                      temporal_iou_thresholds=ANET_PROPOSAL_TIOU_THRESHOLDS,

@@ -11,6 +11,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmloc.registry import METRICS
+from mmloc.utils.io import collector_paused
 
 from ..formats import write_results
 from ..functional.detection_map import PROTOCOL_TIOU_THRESHOLDS, compute_detection_map
@@ -113,6 +114,7 @@ def _coded_label_indices(records, index: Mapping[str, int]) -> list | None:
     return [lut[r['label_codes']] for r in records]
 
 
+@collector_paused
 def load_detection_files(results_file, ann_file, subset: str | None = None,
                          blocked=None) -> tuple:
     """Read and check a detection results file and its GT file for :func:`compute_detection_map`.
