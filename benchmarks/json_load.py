@@ -3,9 +3,12 @@
 Writes an ActivityNet-style detection results file (``--videos`` x ``--detections``
 items ``{"label", "segment", "score"}``, seeded) and times, alternating run by run:
 ``json.load`` (what MMAction2 reads results with), ``mmloc.utils.io.load_json_file``
-(the strict reader every mmloc file reader uses), and ``json.load`` with the cyclic
-garbage collector paused (the floor of a Python JSON parse). Medians of ``--repeat``
-runs each, and ``other_cpu_load``; the last line is one JSON object.
+(the strict reader every mmloc file reader uses), ``json.load`` with the cyclic
+garbage collector paused (the floor of a Python JSON parse), and the results reader
+``mmloc.evaluation.formats.read_results`` to columns, by default (the compiled scanner of
+``mmloc.evaluation.results_scan``, when numba imports) and through the strict JSON path
+(scanner off). Medians of ``--repeat`` runs each, and ``other_cpu_load``; the last line
+is one JSON object.
 
     python benchmarks/json_load.py [--videos 5000] [--detections 100] [--repeat 3]
 """
@@ -53,6 +56,21 @@ def plain_gc_paused(path):
         gc.enable()
 
 
+def read_results_scanned(path):
+    from mmloc.evaluation import formats
+    return formats.read_results(path, require_label=True)
+
+
+def read_results_json(path):
+    from mmloc.evaluation import formats
+    scan = formats.scan_results_file
+    formats.scan_results_file = lambda source: None
+    try:
+        return formats.read_results(path, require_label=True)
+    finally:
+        formats.scan_results_file = scan
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--videos', type=int, default=5000)
@@ -63,7 +81,8 @@ def main(argv=None) -> dict:
     from mmloc.utils.io import load_json_file
     meter = LoadMeter()
     readers = dict(json_load=plain, mmloc_strict=load_json_file,
-                   json_load_gc_paused=plain_gc_paused)
+                   json_load_gc_paused=plain_gc_paused, read_results=read_results_scanned,
+                   read_results_json_path=read_results_json)
     times = {k: [] for k in readers}
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'results.json')
@@ -79,6 +98,9 @@ def main(argv=None) -> dict:
                file_mb=round(size_mb, 1),
                **{f'{k}_s': statistics.median(v) for k, v in times.items()})
     out['strict_over_json_load'] = out['mmloc_strict_s'] / out['json_load_s']
+    out['json_load_over_read_results'] = out['json_load_s'] / out['read_results_s']
+    from mmloc.evaluation.results_scan import _KERNELS
+    out['results_scanner'] = _KERNELS.get() is not None
     out['other_cpu_load'] = meter.other_cpu_load()
     for name in readers:
         print(f'{name:>20}: {out[name + "_s"]:.3f} s (median of {args.repeat})')
