@@ -304,6 +304,24 @@ def _value_end(buf, i):
     return -1
 
 
+def _member(buf, i):
+    """(key start, key end, index of the value) of the object member whose key's opening
+    quote is at ``i``, after ``"key"``, whitespace and ``:``; value index -1 to decline."""
+    n = buf.shape[0]
+    if i >= n or buf[i] != _QUOTE:
+        return 0, 0, -1
+    a = i + 1
+    i, _ = _string_end(buf, i, False)
+    if i < 0:
+        return 0, 0, -1
+    b = i - 1
+    i = _skip_ws(buf, i)
+    if i >= n or buf[i] != _COLON:
+        return 0, 0, -1
+    i = _skip_ws(buf, i + 1)
+    return a, b, (i if i < n else -1)
+
+
 def _grown(a, size):
     # ``a`` (rows, k) with room for at least ``size`` rows
     out = np.empty((max(size, 2 * a.shape[0]), a.shape[1]), a.dtype)
@@ -320,21 +338,9 @@ def _item(buf, i, key_segment, key_score, key_label, row, values, labels):
     index -1 to decline."""
     i = _skip_ws(buf, i + 1)
     flags = 0
-    labels[row, 0] = -1
-    labels[row, 1] = -1
     while True:
-        if buf[i] != _QUOTE:
-            return -1, 0
-        a = i + 1
-        i, _ = _string_end(buf, i, False)
+        a, b, i = _member(buf, i)
         if i < 0:
-            return -1, 0
-        b = i - 1
-        i = _skip_ws(buf, i)
-        if i >= buf.shape[0] or buf[i] != _COLON:
-            return -1, 0
-        i = _skip_ws(buf, i + 1)
-        if i >= buf.shape[0]:
             return -1, 0
         if _is_key(buf, a, b, key_segment) and not flags & _SEGMENT:
             flags |= _SEGMENT
@@ -399,23 +405,14 @@ def _results(buf, i, resume, stop, key_segment, key_score, key_label, values, la
         if i < n and buf[i] == _RBRACE:              # empty: the reader names it
             return -1, rows, n_videos, all_flags, values, labels, videos
     while i < n:
-        if buf[i] != _QUOTE:
-            break
-        a = i + 1
-        i, _ = _string_end(buf, i, False)
-        if i < 0:
+        a, b, i = _member(buf, i)
+        if i < 0 or buf[i] != _LBRACKET:
             break
         if n_videos == videos.shape[0]:
             videos = _grown(videos, n_videos + 1)
         videos[n_videos, 0] = a
-        videos[n_videos, 1] = i - 1
+        videos[n_videos, 1] = b
         first = rows
-        i = _skip_ws(buf, i)
-        if i >= n or buf[i] != _COLON:
-            break
-        i = _skip_ws(buf, i + 1)
-        if i >= n or buf[i] != _LBRACKET:
-            break
         i = _skip_ws(buf, i + 1)
         ok = i < n
         if ok and buf[i] != _RBRACKET:
@@ -480,18 +477,8 @@ def _scan(buf, key_results, key_segment, key_score, key_label, values, labels, v
     after_member = start > 0
     while i >= 0:
         if not after_member:                         # a member at i
-            if i >= n or buf[i] != _QUOTE:
-                break
-            a = i + 1
-            i, _ = _string_end(buf, i, False)
+            a, b, i = _member(buf, i)
             if i < 0:
-                break
-            b = i - 1
-            i = _skip_ws(buf, i)
-            if i >= n or buf[i] != _COLON:
-                break
-            i = _skip_ws(buf, i + 1)
-            if i >= n:
                 break
             if _is_key(buf, a, b, key_results) and not seen_results:
                 seen_results = True
@@ -569,10 +556,10 @@ def _label_codes(buf, labels):
 
 _KERNELS = LazyKernels(globals(), kernels=('_scan', '_label_codes'),
                        helpers=('_mul128', '_leading_zeros', '_decimal_bits', '_digits', '_skip_ws',
-                                '_string_end', '_number', '_is_key', '_value_end', '_grown',
-                                '_item', '_results'),
+                                '_string_end', '_number', '_is_key', '_member', '_value_end',
+                                '_grown', '_item', '_results'),
                        unrefcounted=('_digits', '_skip_ws', '_string_end', '_number', '_is_key',
-                                     '_value_end', '_item'))
+                                     '_member', '_value_end', '_item'))
 
 
 #: largest magnitude a plain number may have: beyond it a float may be orjson's reading of

@@ -233,6 +233,7 @@ _ITEM = '{"label": "Zumba", "segment": [1.5, 2.5], "score": 0.5}'
     _PLAIN % _ITEM + ' x',                                            # trailing bytes
     '\ufeff' + _PLAIN % _ITEM,                                        # a BOM
     (_PLAIN % _ITEM)[:-3],                                            # truncated
+    '{"results": {"a": [{', '{"results": {"a": [{  ', '{"results": {"a"',   # ... at a key
     _PLAIN.replace('"b": []', '"a": []') % _ITEM,                     # a video twice
     _PLAIN.replace('"version"', '"results"') % _ITEM,                 # results twice
     _PLAIN.replace('"version": "VERSION 1.3"', '"version": tru') % _ITEM,
