@@ -9,6 +9,7 @@ import functools
 import gc
 import json
 import os
+import sys
 import tempfile
 import tokenize
 import zipfile
@@ -179,7 +180,20 @@ def _has_escape(raw: bytes, code: bytes) -> bool:
     return b'\\u00' + code in raw or b'\\u00' + code.upper() in raw
 
 
-def parse_json_unique(raw: bytes, count=count_json_containers):
+#: texts from this size on are proven by the compiled key scan (:mod:`.json_keys`) even
+#: when numba is not imported yet: its import (~0.4 s) is what the Python walk takes on
+#: ~12 MB; smaller texts use the scan once numba is loaded anyway
+COMPILED_PROOF_ABOVE_BYTES = 12 * 2 ** 20
+#: below this size the Python walk costs no more than a call into the scan
+COMPILED_PROOF_MIN_BYTES = 64 * 2 ** 10
+
+
+def _compiled_proof_wanted(raw: bytes) -> bool:
+    return len(raw) >= COMPILED_PROOF_ABOVE_BYTES or (
+        len(raw) >= COMPILED_PROOF_MIN_BYTES and 'numba' in sys.modules)
+
+
+def parse_json_unique(raw: bytes, count=count_json_containers, compiled: bool | None = None):
     r"""``raw`` parsed by orjson when that provably equals the strict ``json`` reading
     (no repeated key, same values); :data:`UNPROVEN` when it cannot be proven (orjson
     missing or refusing the text, a repeated key, a ``:`` or ``[`` inside a string, ...), and the
@@ -216,6 +230,12 @@ def parse_json_unique(raw: bytes, count=count_json_containers):
     refuses (a genuine float that large is refused too: only slower). Numbers are no
     containers and escape the counts: a specialised ``count`` that counts a list or a
     dict without looking at its values must check those values itself (types, 2**63).
+
+    ``compiled``: with the default ``count``, first try the compiled scan of the bytes
+    (:func:`~.json_keys.keys_proven_unique`: every object's keys distinct as written, no
+    integer literal beyond 18 digits, nesting within the limit, which proves the same
+    equality) and walk only when it proves nothing; None: for texts where that pays
+    (:data:`COMPILED_PROOF_MIN_BYTES`, :data:`COMPILED_PROOF_ABOVE_BYTES`).
     """
     if orjson is None:
         return UNPROVEN
@@ -223,6 +243,11 @@ def parse_json_unique(raw: bytes, count=count_json_containers):
         data = orjson.loads(raw)
     except Exception:   # noqa: BLE001 (any refusal: json decides, with its own message)
         return UNPROVEN
+    if isinstance(data, (dict, list)) and count is count_json_containers and (
+            compiled or compiled is None and _compiled_proof_wanted(raw)):
+        from .json_keys import keys_proven_unique
+        if keys_proven_unique(raw, FAST_JSON_MAX_DEPTH):
+            return data
     if isinstance(data, (dict, list)):
         counts = count(data)
     elif type(data) is float and not -_BIG_FLOAT < data < _BIG_FLOAT:

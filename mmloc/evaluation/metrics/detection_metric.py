@@ -86,16 +86,26 @@ def _all_label_indices(label_lists: list, classes: list, index: Mapping, name: s
     or None per video ``vids`` of the file ``name``): one C-level lookup over all of them
     when they are all known class names, else video by video (the first unknown one
     raises, naming its video and item, as before)."""
-    flat = list(itertools.chain.from_iterable(lab or () for lab in label_lists))
-    try:
-        if set(map(type, flat)) <= {str}:
-            ids = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
-            ends = np.cumsum([len(lab or ()) for lab in label_lists]).tolist()
-            return [ids[a:b] for a, b in zip([0] + ends[:-1], ends)]
-    except KeyError:
-        pass   # an unknown name: the per-video check below names it
+    known = _known_name_indices(label_lists, index)
+    if known is not None:
+        return known
     return [_checked_label_indices(lab or [], classes, index, f'{name}: video {vid}')
             for lab, vid in zip(label_lists, vids)]
+
+
+def _known_name_indices(label_lists: list, index: Mapping[str, int]) -> list | None:
+    """Each list of ``label_lists`` (or None: no labels) as an int64 array of indices, from
+    one C-level lookup over all of them; None unless every label is a name in ``index``
+    (the caller's per-video path then decides, and names what is wrong)."""
+    flat = list(itertools.chain.from_iterable(lab or () for lab in label_lists))
+    if set(map(type, flat)) - {str}:
+        return None
+    try:
+        ids = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
+    except KeyError:
+        return None
+    ends = np.cumsum([len(lab or ()) for lab in label_lists]).tolist()
+    return [ids[a:b] for a, b in zip([0] + ends[:-1], ends)]
 
 
 def _coded_label_indices(records, index: Mapping[str, int]) -> list | None:
@@ -128,13 +138,16 @@ def load_detection_files(results_file, ann_file, subset: str | None = None,
                            read_blocked, read_ground_truth, read_results)
     if isinstance(blocked, str) or hasattr(blocked, '__fspath__'):
         blocked = read_blocked(blocked)
+    # the results first: a large one loads numba for its scan, which then also proves
+    # the GT's keys unique (mmloc.utils.io.parse_json_unique)
+    results = read_results(results_file, require_label=True, blocked=blocked, label_codes=True)
     gt = read_ground_truth(ann_file, subset=subset, blocked=blocked)
-    results = align_results_to_gt(
-        read_results(results_file, require_label=True, blocked=blocked, label_codes=True), gt)
+    results = align_results_to_gt(results, gt)
     classes = class_names_from_gt(gt)
     index = {c: i for i, c in enumerate(classes)}
-    gt_arr = {vid: (r['segments'], label_indices(r['labels'], index, f'{ann_file}: video {vid}'))
-              for vid, r in gt.items()}
+    gt_labels = _known_name_indices([r['labels'] for r in gt.values()], index) or [
+        label_indices(r['labels'], index, f'{ann_file}: video {vid}') for vid, r in gt.items()]
+    gt_arr = {vid: (r['segments'], lab) for (vid, r), lab in zip(gt.items(), gt_labels)}
     name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
     count_outside_duration(results, gt, name)
     labels = _coded_label_indices(results.values(), index)
