@@ -447,13 +447,15 @@ def _split_columns(columns: dict, blocked: set, label_codes: bool = False) -> di
     ends = np.cumsum(columns['sizes']).tolist()
     labels = columns['labels']
     codes = columns.get('label_codes') if label_codes else None
+    segments, scores, names = columns['segments'], columns['scores'], columns.get('label_names')
     for vid, a, b in zip(columns['vids'], [0] + ends[:-1], ends):
-        if vid in blocked or (vid.startswith('v_') and vid[2:] in blocked):
+        if blocked and (vid in blocked or (vid.startswith('v_') and vid[2:] in blocked)):
             continue
-        out[vid] = dict(segments=columns['segments'][a:b], scores=columns['scores'][a:b],
-                        labels=labels[a:b] if labels is not None and b > a else None)
+        record = {'segments': segments[a:b], 'scores': scores[a:b],
+                  'labels': labels[a:b] if labels is not None and b > a else None}
         if codes is not None:
-            out[vid].update(label_codes=codes[a:b], label_names=columns['label_names'])
+            record['label_codes'], record['label_names'] = codes[a:b], names
+        out[vid] = record
     return out
 
 

@@ -115,6 +115,13 @@ def test_flatten_of_arrays_equals_the_per_video_conversion():
     assert fast[0] == slow[0]
     for a, b in zip(fast[1], slow[1]):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+    for odd in ((np.zeros(2), np.zeros(2), np.zeros(2)),                # 1-D segments
+                (np.zeros((2, 3)), np.zeros(2), np.zeros(2)),           # three columns
+                (np.zeros((2, 2)), np.zeros((2, 1)), np.zeros(2)),      # a 2-D field
+                (np.zeros((2, 2), np.float32), np.zeros(2), np.zeros(2)),
+                (np.zeros((2, 2)), np.float64(1.0), np.zeros(2)),       # a 0-d field
+                [np.zeros((2, 2)), np.zeros(2)]):                       # two fields
+        assert dm._flatten_arrays(list(preds.values()) + [odd], 3) is None
     # shapes that do not fit take the checked path and its messages
     bad = dict(preds, v9=(np.zeros((2, 2)), np.zeros(3), np.zeros(2)))
     with pytest.raises(ValueError, match='video v9: 2 segments but 3 values in field 1'):

@@ -22,6 +22,7 @@ of every group is matched in one numpy step, for all thresholds at once.
 """
 from __future__ import annotations
 
+import operator
 from typing import Mapping
 
 import numpy as np
@@ -92,17 +93,27 @@ def _flatten_arrays(values: list, n_fields: int):
     """``(sizes, columns)`` of :func:`_flatten` when every value already is a tuple / list
     of numpy arrays of the right shapes (segments (P, 2) float64, the others (P,)): one
     ``np.concatenate`` per field, no per-video conversion. None otherwise."""
-    if not values or not all(type(v) in (tuple, list) and len(v) == n_fields for v in values):
+    # set(map(...)) and zip(*...): C-level passes, no Python call per video
+    if not values or set(map(type, values)) - {tuple, list} or set(map(len, values)) != {n_fields}:
         return None
-    cols = [[v[k] for v in values] for k in range(n_fields)]
-    if not all(type(a) is np.ndarray for col in cols for a in col):
+    cols = list(zip(*values))
+    if any(set(map(type, col)) != {np.ndarray} for col in cols):
         return None
-    if not all(a.dtype == np.float64 and a.ndim == 2 and a.shape[1] == 2 for a in cols[0]):
+    if set(map(operator.attrgetter('dtype'), cols[0])) != {np.dtype(np.float64)}:
         return None
-    sizes = [a.shape[0] for a in cols[0]]
-    if not all(a.ndim == 1 and a.shape[0] == n for col in cols[1:] for a, n in zip(col, sizes)):
+    try:
+        sizes = list(map(len, cols[0]))
+        if any(list(map(len, col)) != sizes for col in cols[1:]):
+            return None
+    except TypeError:   # a 0-d array
         return None
-    return sizes, [np.concatenate(col) for col in cols]
+    try:   # equal trailing shapes are np.concatenate's own check
+        out = [np.concatenate(col) for col in cols]
+    except ValueError:
+        return None
+    if out[0].ndim != 2 or out[0].shape[1] != 2 or any(a.ndim != 1 for a in out[1:]):
+        return None
+    return sizes, out
 
 
 def _flatten(mapping: Mapping, n_fields: int, what: str):
