@@ -184,7 +184,7 @@ def _has_escape(raw: bytes, code: bytes) -> bool:
 #: when numba is not imported yet: its import (~0.4 s) is what the Python walk takes on
 #: ~12 MB; smaller texts use the scan once numba is loaded anyway
 COMPILED_PROOF_ABOVE_BYTES = 12 * 2 ** 20
-#: below this size the Python walk costs no more than a call into the scan
+#: below this size the Python walk takes a few ms at most: not worth loading the scan for
 COMPILED_PROOF_MIN_BYTES = 64 * 2 ** 10
 
 
