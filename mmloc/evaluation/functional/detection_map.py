@@ -28,6 +28,7 @@ from typing import Mapping
 import numpy as np
 
 from .detection_kernels import class_aps, greedy_match
+from .video_columns import VideoColumns
 
 #: ActivityNet detection tIoU thresholds (0.5:0.05:0.95, the official ``np.linspace``).
 ANET_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -116,8 +117,23 @@ def _flatten_arrays(values: list, n_fields: int):
     return sizes, out
 
 
+def _columns_as_given(mapping, n_fields: int) -> list | None:
+    """The columns of a :class:`VideoColumns` of the right shapes (segments (N, 2)
+    float64, the other fields 1-D), as they are; None otherwise."""
+    if not isinstance(mapping, VideoColumns) or len(mapping.columns) != n_fields:
+        return None
+    seg, *rest = mapping.columns
+    if seg.ndim != 2 or seg.shape[1] != 2 or seg.dtype != np.float64 \
+            or any(col.ndim != 1 for col in rest):
+        return None
+    return list(mapping.columns)
+
+
 def _flatten(mapping: Mapping, n_fields: int, what: str):
     """``([(video, count)], [field arrays concatenated over videos])``, segments (N, 2)."""
+    given = _columns_as_given(mapping, n_fields)
+    if given is not None:
+        return list(zip(mapping.videos, mapping.sizes.tolist())), given
     fast = _flatten_arrays(list(mapping.values()), n_fields)
     if fast is not None:
         return list(zip(mapping, fast[0])), fast[1]
@@ -137,6 +153,14 @@ def _flatten(mapping: Mapping, n_fields: int, what: str):
     out = [np.concatenate(c) if c else np.zeros((0, 2) if i == 0 else 0)
            for i, c in enumerate(cols)]
     return vids, out
+
+
+def as_video_columns(mapping: Mapping, n_fields: int, what: str = 'values') -> VideoColumns:
+    """``{video: tuple of n_fields arrays}`` (checked and converted as
+    :func:`match_detections` reads it: segments (P, 2) float64, the others (P,)) as a
+    :class:`VideoColumns` with the same items."""
+    videos, columns = _flatten(mapping, n_fields, what)
+    return VideoColumns([v for v, _ in videos], [n for _, n in videos], columns)
 
 
 def _class_order(scores: np.ndarray, labels: np.ndarray, num_classes: int,
@@ -184,6 +208,7 @@ def match_detections(ground_truth: Mapping, predictions: Mapping, num_classes: i
     Args:
         ground_truth: ``{video_id: (segments (G, 2) s, labels (G,) int)}``.
         predictions: ``{video_id: (segments (P, 2) s, scores (P,), labels (P,) int)}``.
+            Either may be a :class:`VideoColumns` (read without re-concatenating).
         num_classes: labels must lie in ``[0, num_classes)``.
         tiou_thresholds: (n_thr,) thresholds.
         score_order: ``'official'`` (numpy argsort reversed) or ``'stable'`` (MMAction2).
@@ -316,7 +341,8 @@ def compute_detection_map(ground_truth: Mapping, predictions: Mapping, num_class
     Args:
         ground_truth: ``{video_id: (segments (G, 2) seconds, labels (G,) int)}``.
         predictions: ``{video_id: (segments (P, 2) seconds, scores (P,), labels (P,) int)}``;
-            videos absent from the GT only add false positives.
+            videos absent from the GT only add false positives. Either may be a
+            :class:`VideoColumns` (what :func:`load_detection_files` returns).
         num_classes: number of classes (labels in ``[0, num_classes)``).
         tiou_thresholds: (n_thr,), e.g. :data:`ANET_TIOU_THRESHOLDS` or
             :data:`THUMOS14_TIOU_THRESHOLDS`.

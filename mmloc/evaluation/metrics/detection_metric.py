@@ -14,7 +14,8 @@ from mmloc.registry import METRICS
 from mmloc.utils.io import collector_paused
 
 from ..formats import write_results
-from ..functional.detection_map import PROTOCOL_TIOU_THRESHOLDS, compute_detection_map
+from ..functional.detection_map import (PROTOCOL_TIOU_THRESHOLDS, as_video_columns,
+                                        compute_detection_map)
 from .anet_metric import _to_numpy, video_id_from_name
 
 
@@ -131,7 +132,9 @@ def load_detection_files(results_file, ann_file, subset: str | None = None,
 
     Returns ``(gt, predictions, classes)``: ``gt = {video: (segments (G, 2), labels (G,))}``,
     ``predictions = {video: (segments (P, 2), scores (P,), labels (P,))}`` (labels are
-    indices into ``classes``, the GT labels in order of first appearance). Errors as in
+    indices into ``classes``, the GT labels in order of first appearance), both as
+    :class:`~mmloc.evaluation.functional.video_columns.VideoColumns` (flat columns: a few
+    Python containers instead of one per video). Errors as in
     :func:`detection_map_from_files`.
     """
     from ..formats import (align_results_to_gt, class_names_from_gt, count_outside_duration,
@@ -147,15 +150,16 @@ def load_detection_files(results_file, ann_file, subset: str | None = None,
     index = {c: i for i, c in enumerate(classes)}
     gt_labels = _known_name_indices([r['labels'] for r in gt.values()], index) or [
         label_indices(r['labels'], index, f'{ann_file}: video {vid}') for vid, r in gt.items()]
-    gt_arr = {vid: (r['segments'], lab) for (vid, r), lab in zip(gt.items(), gt_labels)}
+    gt_arr = as_video_columns({vid: (r['segments'], lab) for (vid, r), lab
+                               in zip(gt.items(), gt_labels)}, 2, f'{ann_file}')
     name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
     count_outside_duration(results, gt, name)
     labels = _coded_label_indices(results.values(), index)
     if labels is None:
         labels = _all_label_indices([r['labels'] for r in results.values()], classes, index,
                                     name, list(results))
-    pr_arr = {vid: (r['segments'], r['scores'], lab)
-              for (vid, r), lab in zip(results.items(), labels)}
+    pr_arr = as_video_columns({vid: (r['segments'], r['scores'], lab)
+                               for (vid, r), lab in zip(results.items(), labels)}, 3, name)
     return gt_arr, pr_arr, classes
 
 
