@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .bm_sampling import BMSparseMask
+from .row_gemm import channel_mix
 
 
 class BMBagIndex(NamedTuple):
@@ -156,8 +157,8 @@ def fused_bm_cells(feature: torch.Tensor, weight: torch.Tensor, bias: Optional[t
                          f'T={T}, N={N}')
     # Channel mixing first: one GEMM gives the (B, T, N, O) table, one row per (video,
     # snippet, bin), in the layout the bags index (no re-layout copy of the table).
-    mix = weight[..., 0, 0].permute(1, 2, 0).reshape(C, N * O)                # (C, N*O)
-    table = torch.matmul(feature.transpose(1, 2), mix).reshape(B * T * N, O)
+    mix = weight[..., 0, 0].permute(2, 0, 1).reshape(N * O, C)                # (N*O, C)
+    table = channel_mix(feature, mix).reshape(B * T * N, O)
     if torch.jit.is_tracing() or not (torch.is_grad_enabled() and table.requires_grad):
         # no backward needed (inference, ONNX/TorchScript tracing): the Function's forward
         # is a plain embedding_bag, which tracers can record

@@ -21,6 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .row_gemm import linear_rows, linear_rows_backward
+
 
 class BandPlan(NamedTuple):
     """Which rectangle of each layer's output is computed.
@@ -142,7 +144,7 @@ class _ReluLinear(torch.autograd.Function):
         for i in range(0, flat.shape[0], _ReluLinear.CHUNK):
             rows = flat[i:i + _ReluLinear.CHUNK].relu()
             out = flat_y[i:i + _ReluLinear.CHUNK]
-            torch.matmul(rows, weight.t(), out=out)
+            linear_rows(rows, weight, out=out)
             if bias is not None:
                 out.add_(bias)
         return y
@@ -158,13 +160,17 @@ class _ReluLinear(torch.autograd.Function):
         flat_y, flat_x = grad_y.reshape(-1, grad_y.shape[-1]), x.reshape(-1, x.shape[-1])
         grad_w = weight.new_zeros(weight.shape)
         in_place = ctx.consume and x.is_contiguous()   # flat_x is then a view of x
-        grad_x = None if in_place else grad_y.matmul(weight).masked_fill_(x <= 0, 0)
+        grad_x = None
+        if not in_place:
+            grad_x = linear_rows_backward(flat_y, flat_x, weight, need_weight=False)[0]
+            grad_x = grad_x.reshape(x.shape).masked_fill_(x <= 0, 0)
         for i in range(0, flat_x.shape[0], _ReluLinear.CHUNK):
             rows, grad_rows = flat_x[i:i + _ReluLinear.CHUNK], flat_y[i:i + _ReluLinear.CHUNK]
-            grad_w.addmm_(grad_rows.t(), rows.relu())
+            dead = rows <= 0 if in_place else None
+            # the weight gradient reads relu(rows) before the input gradient overwrites them
+            linear_rows_backward(grad_rows, rows.relu(), weight, need_input=in_place,
+                                 grad_x_out=rows if in_place else None, grad_w_sum=grad_w)
             if in_place:
-                dead = rows <= 0
-                torch.matmul(grad_rows, weight, out=rows)
                 rows.masked_fill_(dead, 0)
         if in_place:
             ctx.consumed, grad_x = True, x.detach()
