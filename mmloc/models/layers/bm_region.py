@@ -160,18 +160,19 @@ class _ReluLinear(torch.autograd.Function):
         flat_y, flat_x = grad_y.reshape(-1, grad_y.shape[-1]), x.reshape(-1, x.shape[-1])
         grad_w = weight.new_zeros(weight.shape)
         in_place = ctx.consume and x.is_contiguous()   # flat_x is then a view of x
+        # ReLU's backward: the gradient where x > 0, else 0 (x <= 0 is False for NaN),
+        # one pass; in place, it reads each row before writing its gradient there
+        relu_grad = torch.ops.aten.threshold_backward
         grad_x = None
         if not in_place:
             grad_x = linear_rows_backward(flat_y, flat_x, weight, need_weight=False)[0]
-            grad_x = grad_x.reshape(x.shape).masked_fill_(x <= 0, 0)
+            grad_x = relu_grad(grad_x.reshape(x.shape), x, 0)
         for i in range(0, flat_x.shape[0], _ReluLinear.CHUNK):
             rows, grad_rows = flat_x[i:i + _ReluLinear.CHUNK], flat_y[i:i + _ReluLinear.CHUNK]
-            dead = rows <= 0 if in_place else None
-            # the weight gradient reads relu(rows) before the input gradient overwrites them
-            linear_rows_backward(grad_rows, rows.relu(), weight, need_input=in_place,
-                                 grad_x_out=rows if in_place else None, grad_w_sum=grad_w)
+            grad_rows_x, _ = linear_rows_backward(grad_rows, rows.relu(), weight,
+                                                  need_input=in_place, grad_w_sum=grad_w)
             if in_place:
-                rows.masked_fill_(dead, 0)
+                relu_grad.grad_input(grad_rows_x, rows, 0, grad_input=rows)
         if in_place:
             ctx.consumed, grad_x = True, x.detach()
         grad_b = flat_y.sum(0) if ctx.has_bias else None

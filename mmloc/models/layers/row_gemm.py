@@ -70,7 +70,6 @@ def linear_rows(x: torch.Tensor, weight: torch.Tensor,
 
 def linear_rows_backward(grad_y: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
                          need_input: bool = True, need_weight: bool = True,
-                         grad_x_out: Optional[torch.Tensor] = None,
                          grad_w_sum: Optional[torch.Tensor] = None,
                          ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
     """Gradients of ``y = x @ weight.t()``: ``grad_y @ weight`` (R, K) and ``grad_y.t() @ x``
@@ -78,8 +77,6 @@ def linear_rows_backward(grad_y: torch.Tensor, x: torch.Tensor, weight: torch.Te
 
     Args:
         grad_y: (R, N). x: (R, K). weight: (N, K).
-        grad_x_out: (R, K) to write the input gradient into; it may be ``x``'s own memory
-            (the weight gradient is computed first).
         grad_w_sum: (N, K) to add the weight gradient to (returned as the weight gradient).
     """
     if not onednn_rows(x):
@@ -87,15 +84,11 @@ def linear_rows_backward(grad_y: torch.Tensor, x: torch.Tensor, weight: torch.Te
         if need_weight:
             grad_w = (grad_w_sum.addmm_(grad_y.t(), x) if grad_w_sum is not None
                       else grad_y.t().matmul(x))
-        grad_x = torch.matmul(grad_y, weight, out=grad_x_out) if need_input else None
-        return grad_x, grad_w
+        return (grad_y.matmul(weight) if need_input else None), grad_w
     grad_x, grad_w, _ = torch.ops.aten.convolution_backward(
         _image(grad_y), _image(x), weight[:, :, None, None], None, *_CONV_ARGS,
         [need_input, need_weight, False])
     if need_weight:
         grad_w = grad_w.view(weight.shape)
         grad_w = grad_w if grad_w_sum is None else grad_w_sum.add_(grad_w)
-    if need_input:
-        grad_x = _rows(grad_x)
-        grad_x = grad_x if grad_x_out is None else grad_x_out.copy_(grad_x)
-    return grad_x, grad_w
+    return (_rows(grad_x) if need_input else None), grad_w
