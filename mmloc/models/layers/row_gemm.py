@@ -3,10 +3,10 @@
 A (R, K) row-major activation is the channels-last layout of a (1, K, R, 1) image, so
 ``x @ W^T`` is a 1x1 convolution of it, and its two gradients are that convolution's
 backward. On CPU, torch runs ``matmul`` through MKL's sgemm and convolutions through
-oneDNN; on the machines we measured (AMD Zen 5, AVX-512) oneDNN's kernels are 1.5-2.2x
+oneDNN; on the machine we measured (AMD Zen 5, AVX-512) oneDNN's kernels are 1.5-2.2x
 faster on BMN's shapes (``docs/benchmarks.md``, "BMN training step against the FLOP
 floor"). Same products, other float summation order. Elsewhere (CUDA, other dtypes,
-autocast, tracing for export) the plain ``matmul`` runs.
+autocast, tracing for export, ``torch.compile``) the plain ``matmul`` runs.
 """
 from __future__ import annotations
 
