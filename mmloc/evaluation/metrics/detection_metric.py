@@ -125,6 +125,12 @@ def _coded_label_indices(records, index: Mapping[str, int]) -> list | None:
     return [lut[r['label_codes']] for r in records]
 
 
+def _source_label(source, default: str) -> str:
+    """A path as text for messages; ``default`` for an already-loaded object (whose text
+    would be the whole file)."""
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else default
+
+
 @collector_paused
 def load_detection_files(results_file, ann_file, subset: str | None = None,
                          blocked=None) -> tuple:
@@ -151,8 +157,9 @@ def load_detection_files(results_file, ann_file, subset: str | None = None,
     gt_labels = _known_name_indices([r['labels'] for r in gt.values()], index) or [
         label_indices(r['labels'], index, f'{ann_file}: video {vid}') for vid, r in gt.items()]
     gt_arr = as_video_columns({vid: (r['segments'], lab) for (vid, r), lab
-                               in zip(gt.items(), gt_labels)}, 2, f'{ann_file}')
-    name = os.fspath(results_file) if isinstance(results_file, (str, os.PathLike)) else 'results'
+                               in zip(gt.items(), gt_labels)}, 2,
+                              _source_label(ann_file, 'ground truth'))
+    name = _source_label(results_file, 'results')
     count_outside_duration(results, gt, name)
     labels = _coded_label_indices(results.values(), index)
     if labels is None:
